@@ -1,0 +1,91 @@
+// Builds the standalone binary: `bun build/compile.ts` -> dist/netraven-db for this machine;
+// `bun build/compile.ts --all` -> every Linux target + dist/SHA256SUMS. Flags chosen from measurements
+// (docs/benchmarks.md, ../shared/reference/findings.md):
+//   --bytecode + --format=esm  fastest start (consola uses import.meta, so bytecode must be ESM)
+//   --minify                   smaller bundle; nothing depends on class names
+//   --no-compile-autoload-*    a database tool must not pick up a stray .env or bunfig.toml from the cwd
+// Every built binary that can run here is smoke-tested (`--version`): a build that exits 0 can still produce a
+// binary that dies at start.
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { arch } from "node:os";
+import { join } from "node:path";
+
+const root = join(import.meta.dir, "..");
+const dist = join(root, "dist");
+const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string };
+
+const TARGETS = {
+  "linux-x64": "bun-linux-x64-modern",
+  "linux-x64-baseline": "bun-linux-x64-baseline",
+  "linux-arm64": "bun-linux-arm64",
+  "linux-x64-musl": "bun-linux-x64-musl",
+  "linux-arm64-musl": "bun-linux-arm64-musl",
+} as const;
+type Variant = keyof typeof TARGETS;
+
+function gitRevision(): string {
+  const result = spawnSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd: root, encoding: "utf8" });
+  if (result.status !== 0) return "unknown";
+  const dirty = spawnSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: root, encoding: "utf8" }).stdout.trim() !== "";
+  return `${result.stdout.trim()}${dirty ? "-dirty" : ""}`;
+}
+
+function build(variant: Variant, outfile: string, revision: string): void {
+  const stamp = { version: pkg.version, revision, builtAt: new Date().toISOString(), target: variant };
+  const args = [
+    "build", join(root, "src/main.ts"),
+    "--compile", "--bytecode", "--format=esm", "--minify",
+    "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
+    `--target=${TARGETS[variant]}`,
+    "--define", `NETRAVEN_DB_BUILD=${JSON.stringify(stamp)}`,
+    "--outfile", outfile,
+  ];
+  const started = Date.now();
+  const result = spawnSync(process.execPath, args, { cwd: root, encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`bun build for ${variant} failed:\n${result.stderr || result.stdout}`);
+  console.log(`built ${outfile} (${variant}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+/** Runs the binary from an empty directory with an empty environment, as a container would. */
+export function smokeTest(binary: string): string {
+  const empty = join(dist, ".smoke");
+  rmSync(empty, { recursive: true, force: true });
+  mkdirSync(empty, { recursive: true });
+  const result = spawnSync(binary, ["--version"], { cwd: empty, env: {}, encoding: "utf8", timeout: 30_000 });
+  rmSync(empty, { recursive: true, force: true });
+  if (result.status !== 0 || !result.stdout.startsWith("netraven-db ")) {
+    throw new Error(`smoke test of ${binary} failed (exit ${result.status}, signal ${result.signal}): ${result.stderr || result.stdout}`);
+  }
+  return result.stdout.trim();
+}
+
+function canRun(variant: Variant): boolean {
+  if (arch() !== "x64") return variant === "linux-arm64";
+  if (variant.endsWith("-musl")) return spawnSync("sh", ["-c", "test -e /lib/ld-musl-x86_64.so.1"]).status === 0 && variant === "linux-x64-musl";
+  return variant === "linux-x64" || variant === "linux-x64-baseline";
+}
+
+const all = process.argv.includes("--all");
+mkdirSync(dist, { recursive: true });
+const revision = gitRevision();
+const hostVariant: Variant = arch() === "arm64" ? "linux-arm64" : "linux-x64";
+
+if (!all) {
+  const out = join(dist, "netraven-db");
+  build(hostVariant, out, revision);
+  console.log(smokeTest(out));
+} else {
+  const sums: string[] = [];
+  for (const variant of Object.keys(TARGETS) as Variant[]) {
+    const out = join(dist, `netraven-db-${variant}`);
+    build(variant, out, revision);
+    if (canRun(variant)) console.log(`  smoke: ${smokeTest(out)}`);
+    else console.log(`  smoke: skipped (cannot execute ${variant} on this machine)`);
+    sums.push(`${createHash("sha256").update(readFileSync(out)).digest("hex")}  netraven-db-${variant}`);
+  }
+  writeFileSync(join(dist, "SHA256SUMS"), `${sums.join("\n")}\n`);
+  copyFileSync(join(dist, `netraven-db-${hostVariant}`), join(dist, "netraven-db"));
+  console.log(`wrote ${join(dist, "SHA256SUMS")}`);
+}

@@ -1,0 +1,43 @@
+// Applies two small fixes to postgres.js 3.4.9 after `npm ci`, because the upstream releases do not have them yet:
+//  - PR #1016: a query issued after `COPY ... TO STDOUT` can hang. The socket is paused when the readable's buffer
+//    is full and nothing resumes it once CopyDone has ended the stream.
+//  - PR #1183 (issue #1173): a server error at the end of `COPY ... FROM STDIN` never settles the writable, so the
+//    caller hangs and the transaction is never rolled back.
+// Plain Node so it runs as the npm postinstall hook before Bun exists. Idempotent; fails loudly when the upstream
+// text changed, so an upgrade cannot silently drop a fix (tests/db/copy-fixes.test.ts proves both behaviours).
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "node_modules", "postgres");
+const fixes = [
+  {
+    name: "resume the socket after CopyDone (postgres.js PR #1016)",
+    from: "  function CopyDone() {\n    stream && stream.push(null)\n    stream = null\n  }",
+    to: "  function CopyDone() {\n    stream && stream.push(null)\n    stream = null\n    socket.resume() // netraven-db patch: PR #1016\n  }",
+  },
+  {
+    name: "settle the COPY FROM writable on a server error (postgres.js PR #1183)",
+    from: "  function errored(err) {\n    stream && (stream.destroy(err), stream = null)",
+    to: "  function errored(err) {\n    final && (final(err), final = null) // netraven-db patch: PR #1183\n    stream && (stream.destroy(err), stream = null)",
+  },
+];
+
+if (!existsSync(root)) {
+  console.log("patch-postgres: node_modules/postgres not installed; nothing to patch");
+  process.exit(0);
+}
+for (const file of ["src/connection.js", "cjs/src/connection.js"]) {
+  const path = join(root, file);
+  let text = readFileSync(path, "utf8");
+  for (const fix of fixes) {
+    if (text.includes(fix.to)) continue;
+    if (!text.includes(fix.from)) {
+      console.error(`patch-postgres: cannot apply "${fix.name}" to ${file}: upstream code changed; review the patch`);
+      process.exit(1);
+    }
+    text = text.replace(fix.from, fix.to);
+  }
+  writeFileSync(path, text);
+}
+console.log("patch-postgres: postgres.js COPY fixes applied");

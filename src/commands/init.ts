@@ -1,0 +1,83 @@
+import { defineCommand } from "citty";
+import { readEnvOrFile, resolveSchemaName, resolveSetting, Schemas } from "../config.ts";
+import { EXIT } from "../errors.ts";
+import { definitionCounts, runInit, type InitResult } from "../init/run.ts";
+import { log, printJson, printResult } from "../log.ts";
+import { registerSecret } from "../secrets.ts";
+import { connectionArgs, lockArgs, outputArgs } from "./_args.ts";
+import { runBody, withConnection } from "./_run.ts";
+
+function summary(result: InitResult, database: string): string {
+  const counts = definitionCounts();
+  const took = `${result.durationMs} ms`;
+  const seeded = [result.seeded.settings && `${result.seeded.settings} admin settings`, result.seeded.tags && "the Default tag", result.seeded.admin && "the admin user"].filter(Boolean).join(", ");
+  const seededText = seeded ? `; seeded ${seeded}` : "";
+  switch (result.action) {
+    case "up-to-date":
+      return `Database "${database}" is up to date (schema "${result.schema}", version ${result.schemaVersion}); nothing to do.`;
+    case "created":
+      return `Created schema "${result.schema}" in database "${database}": ${counts.tables} tables, ${counts.indexes} indexes, ${counts.foreignKeys} foreign keys${seededText}; schema version ${result.schemaVersion} (${took}).`;
+    case "adopted":
+      return `Adopted the existing NetRaven tables in "${result.schema}" as schema version ${result.schemaVersion}${result.repaired.length ? `, repaired ${result.repaired.length} difference(s)` : ""}${seededText} (${took}).`;
+    case "migrated":
+      return `Migrated schema "${result.schema}" from version ${result.previousVersion} to ${result.schemaVersion}${seededText} (${took}).`;
+    case "repaired":
+      return `Repaired ${result.repaired.length} difference(s) in schema "${result.schema}" (version ${result.schemaVersion})${seededText} (${took}).`;
+    case "seeded":
+      return `Schema "${result.schema}" is at version ${result.schemaVersion}${seededText} (${took}).`;
+  }
+}
+
+export default defineCommand({
+  meta: {
+    name: "init",
+    description:
+      "Create or update the NetRaven schema: wait for the server, take the schema lock, bootstrap extensions/schema/search_path, create missing tables and indexes, seed default rows, record the version. Safe to run on every container start: an up-to-date database is left untouched.",
+  },
+  args: {
+    ...connectionArgs,
+    ...lockArgs,
+    "dry-run": { type: "boolean", description: "Print the SQL init would run, change nothing" },
+    ...outputArgs,
+  },
+  async run({ args }) {
+    return runBody(args, "default", async () => {
+      const env = process.env;
+      const schema = resolveSchemaName(args.schema, env);
+      const lockTimeout = resolveSetting("lock-timeout", args["lock-timeout"], env, 60, Schemas.seconds());
+      // Never a flag: a password in argv is visible to every local user.
+      const adminPassword = readEnvOrFile(env, "NETRAVEN_DB_ADMIN_PASSWORD");
+      registerSecret(adminPassword);
+      const dryRun = Boolean(args["dry-run"]);
+      const result = await withConnection(args, env, (connection) =>
+        runInit(connection, { schema, lockTimeoutMs: lockTimeout * 1000, dryRun, adminPassword }).then((r) => ({ r, database: connection.server.database })),
+      );
+      const { r, database } = result;
+      for (const warning of r.warnings) log.warn(`${warning.kind}: ${warning.object} (${warning.found})`);
+      for (const repair of r.repaired) log.info(`${dryRun ? "Would repair" : "Repaired"}: ${repair.kind} ${repair.object}`);
+      if (args.json) {
+        printJson({
+          ok: true,
+          action: r.action,
+          dry_run: r.dryRun,
+          database,
+          schema: r.schema,
+          schema_version: r.schemaVersion,
+          previous_version: r.previousVersion,
+          statements: r.statements.map((s) => (dryRun ? { object: s.object, sql: s.sql } : { object: s.object })),
+          repaired: r.repaired.map((d) => ({ kind: d.kind, object: d.object })),
+          warnings: r.warnings.map((d) => ({ kind: d.kind, object: d.object, found: d.found })),
+          seeded: r.seeded,
+          duration_ms: r.durationMs,
+        });
+      } else if (dryRun) {
+        printResult(r.statements.length ? r.statements.map((s) => `-- ${s.object}\n${s.sql};`).join("\n\n") : `-- nothing to do: database "${database}" is up to date`);
+      } else if (r.action === "up-to-date") {
+        log.success(summary(r, database));
+      } else {
+        log.success(summary(r, database));
+      }
+      return EXIT.OK;
+    });
+  },
+});

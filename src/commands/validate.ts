@@ -1,0 +1,32 @@
+import { defineCommand } from "citty";
+import { resolveSchemaName, resolveSetting, Schemas } from "../config.ts";
+import { EXIT } from "../errors.ts";
+import { printJson, printResult } from "../log.ts";
+import { validateDatabase } from "../validate/index.ts";
+import { renderDriftJson, renderDriftText } from "../validate/report.ts";
+import { connectionArgs, outputArgs } from "./_args.ts";
+import { runBody, withConnection } from "./_run.ts";
+
+export default defineCommand({
+  meta: {
+    name: "validate",
+    description:
+      "Compare the live database with the definitions (extensions, schema, search_path, tables, columns, keys, indexes, version) and report every difference. Read-only; needs only catalog access and the TEMP privilege. Exit 0 no drift, 1 drift found, 2 could not check.",
+  },
+  args: {
+    ...connectionArgs,
+    strict: { type: "boolean", description: "Also fail on extra tables, columns, indexes and constraints (normally warnings)" },
+    ...outputArgs,
+  },
+  async run({ args }) {
+    return runBody(args, "checker", async () => {
+      const env = process.env;
+      const schema = resolveSchemaName(args.schema, env);
+      const strict = resolveSetting("strict", args.strict, env, false, Schemas.boolean());
+      const result = await withConnection(args, env, (connection) => validateDatabase(connection.sql, schema, { strict }));
+      if (args.json) printJson(renderDriftJson(result));
+      else printResult(renderDriftText(result));
+      return result.ok ? EXIT.OK : EXIT.FINDING;
+    });
+  },
+});

@@ -1,0 +1,239 @@
+// The only reader of environment variables. Every setting resolves through one chain: flag, then its
+// NETRAVEN_DB_* twin, then a default; connection settings follow libpq: --url, NETRAVEN_DB_URL, DATABASE_URL, then
+// PG* variables (each *_FILE variant works as in the postgres image). Everything is validated with zod here, so a
+// bad value stops the run with one line naming the setting.
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { homedir, userInfo } from "node:os";
+import { join } from "node:path";
+import { z } from "zod";
+import { isUrl, parseConnectionString, SSL_MODES, type ConnInfo, type SslMode } from "./conninfo.ts";
+import { Errors } from "./errors.ts";
+import { registerSecret } from "./secrets.ts";
+
+export type Env = Record<string, string | undefined>;
+
+export interface ConnectionSettings {
+  host: string;
+  port: number;
+  user: string;
+  password?: string;
+  database: string;
+  sslmode: SslMode;
+  sslrootcert?: string;
+  sslcert?: string;
+  sslkey?: string;
+  connectTimeoutSeconds: number;
+  applicationName: string;
+  /** Where the settings came from, for messages: "--url", "DATABASE_URL", "PG* variables". */
+  source: string;
+  /** True when the password travelled on the command line, where `ps` shows it to every local user. */
+  passwordOnCommandLine: boolean;
+}
+
+export interface RetrySettings {
+  attempts: number;
+  intervalMs: number;
+  maxIntervalMs: number;
+}
+
+const envTwin = (flag: string) => `NETRAVEN_DB_${flag.toUpperCase().replace(/-/g, "_")}`;
+
+/** Reads VAR, or the file named by VAR_FILE (Docker secrets). Both set is an error, as in the postgres image. */
+export function readEnvOrFile(env: Env, name: string): string | undefined {
+  const direct = env[name];
+  const file = env[`${name}_FILE`];
+  if (direct !== undefined && direct !== "" && file) throw Errors.config(name, `both ${name} and ${name}_FILE are set; set only one`);
+  if (file) {
+    try {
+      return readFileSync(file, "utf8").replace(/\r?\n$/, "");
+    } catch (error) {
+      throw Errors.config(`${name}_FILE`, `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+  }
+  return direct === "" ? undefined : direct;
+}
+
+function issueText(error: z.ZodError): string {
+  return error.issues[0]?.message ?? "invalid value";
+}
+
+/** Flag → NETRAVEN_DB_* twin → default, validated by `schema`. `flag` is the kebab-case flag name. */
+export function resolveSetting<T>(flag: string, flagValue: unknown, env: Env, fallback: T, schema: z.ZodType<T>): T {
+  const fromFlag = flagValue !== undefined && flagValue !== "";
+  const envName = envTwin(flag);
+  const raw = fromFlag ? flagValue : readEnvOrFile(env, envName);
+  if (raw === undefined) return fallback;
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    throw Errors.config(fromFlag ? `--${flag}` : envName, `${issueText(parsed.error)} (got ${JSON.stringify(String(raw))})`);
+  }
+  return parsed.data;
+}
+
+export const Schemas = {
+  positiveInt: (what = "a whole number of at least 1") =>
+    z.coerce.number({ message: `must be ${what}` }).refine((n) => Number.isInteger(n) && n >= 1 && n <= 1_000_000, `must be ${what}`),
+  nonNegativeInt: (what = "a whole number of at least 0") =>
+    z.coerce.number({ message: `must be ${what}` }).refine((n) => Number.isInteger(n) && n >= 0 && n <= 1_000_000, `must be ${what}`),
+  seconds: () =>
+    z.coerce.number({ message: "must be a number of seconds" }).refine((n) => Number.isFinite(n) && n > 0 && n <= 86_400, "must be a number of seconds between 0 and 86400"),
+  identifier: (what: string) =>
+    z
+      .string()
+      .min(1, `${what} must not be empty`)
+      .refine((s) => Buffer.byteLength(s) <= 63, `${what} must be at most 63 bytes (PostgreSQL's identifier limit)`)
+      .refine((s) => !s.includes("\0"), `${what} must not contain NUL`)
+      .refine((s) => !/^pg_/i.test(s), `${what} must not start with pg_ (reserved by PostgreSQL)`),
+  boolean: () =>
+    z.union([z.boolean(), z.enum(["1", "0", "true", "false", "yes", "no"]).transform((s) => ["1", "true", "yes"].includes(s))], {
+      message: "must be true or false",
+    }),
+};
+
+export const DEFAULT_SCHEMA = "netraven";
+
+export function resolveSchemaName(flagValue: unknown, env: Env): string {
+  return resolveSetting("schema", flagValue, env, DEFAULT_SCHEMA, Schemas.identifier("schema name"));
+}
+
+export function resolveRetry(flags: { retry?: unknown; retryInterval?: unknown; retryMaxInterval?: unknown }, env: Env, defaults = { attempts: 3 }): RetrySettings {
+  const attempts = resolveSetting("retry", flags.retry, env, defaults.attempts, Schemas.positiveInt("a whole number of attempts, at least 1"));
+  const interval = resolveSetting("retry-interval", flags.retryInterval, env, 1, Schemas.seconds());
+  const maxInterval = resolveSetting("retry-max-interval", flags.retryMaxInterval, env, 10, Schemas.seconds());
+  return { attempts, intervalMs: interval * 1000, maxIntervalMs: Math.max(interval, maxInterval) * 1000 };
+}
+
+// libpq keyword → PG* environment variable.
+const PG_ENV: Record<keyof ConnInfo, string> = {
+  host: "PGHOST",
+  port: "PGPORT",
+  user: "PGUSER",
+  password: "PGPASSWORD",
+  dbname: "PGDATABASE",
+  sslmode: "PGSSLMODE",
+  sslrootcert: "PGSSLROOTCERT",
+  sslcert: "PGSSLCERT",
+  sslkey: "PGSSLKEY",
+  connect_timeout: "PGCONNECT_TIMEOUT",
+  application_name: "PGAPPNAME",
+};
+
+const ConnectionSchema = z.object({
+  host: z.string().min(1, "host must not be empty"),
+  port: z.coerce
+    .number({ message: "port must be a number" })
+    .refine((n) => Number.isInteger(n) && n >= 1 && n <= 65535, "port must be a whole number between 1 and 65535"),
+  user: z.string().min(1, "user must not be empty"),
+  database: z.string().min(1, "database name must not be empty"),
+  sslmode: z.enum(SSL_MODES, { message: `sslmode must be one of ${SSL_MODES.join(", ")}` }),
+  connectTimeoutSeconds: z.coerce
+    .number({ message: "connect_timeout must be a number of seconds" })
+    .refine((n) => Number.isFinite(n) && n > 0 && n <= 3600, "connect_timeout must be between 1 and 3600 seconds"),
+});
+
+function defaultHost(port: number): string {
+  // libpq on Debian defaults to the unix socket; fall back to TCP localhost where no socket exists.
+  for (const dir of ["/var/run/postgresql", "/tmp"]) {
+    if (existsSync(join(dir, `.s.PGSQL.${port}`))) return dir;
+  }
+  return "localhost";
+}
+
+function osUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return "postgres";
+  }
+}
+
+export function resolveConnection(flags: { url?: unknown }, env: Env): ConnectionSettings {
+  let info: ConnInfo = {};
+  let source = "PG* variables";
+  let passwordOnCommandLine = false;
+  const flagUrl = typeof flags.url === "string" && flags.url !== "" ? flags.url : undefined;
+  const candidates: Array<[string, string | undefined]> = [
+    ["--url", flagUrl],
+    ["NETRAVEN_DB_URL", readEnvOrFile(env, "NETRAVEN_DB_URL")],
+    ["DATABASE_URL", readEnvOrFile(env, "DATABASE_URL")],
+  ];
+  const chosen = candidates.find(([, value]) => value !== undefined);
+  if (chosen) {
+    source = chosen[0];
+    info = parseConnectionString(chosen[1]!, source);
+    passwordOnCommandLine = source === "--url" && info.password !== undefined;
+  }
+
+  const fromEnv = (key: keyof ConnInfo): string | undefined => (key === "password" ? readEnvOrFile(env, "PGPASSWORD") : readEnvOrFile(env, PG_ENV[key]));
+  const anyPgVar = (Object.keys(PG_ENV) as Array<keyof ConnInfo>).some((key) => fromEnv(key) !== undefined) || env.PGPASSFILE !== undefined;
+  if (!chosen && !anyPgVar) throw Errors.noConnectionSettings();
+
+  const pick = (key: keyof ConnInfo) => info[key] ?? fromEnv(key);
+  const portRaw = pick("port") ?? "5432";
+  const portForDefault = Number.parseInt(portRaw, 10) || 5432;
+  const user = pick("user") ?? osUser();
+  const candidate = {
+    host: pick("host") ?? defaultHost(portForDefault),
+    port: portRaw,
+    user,
+    database: pick("dbname") ?? user,
+    sslmode: pick("sslmode") ?? "prefer",
+    connectTimeoutSeconds: pick("connect_timeout") ?? "10",
+  };
+  const parsed = ConnectionSchema.safeParse(candidate);
+  if (!parsed.success) throw Errors.config(`connection settings (${source})`, issueText(parsed.error));
+
+  const settings: ConnectionSettings = {
+    ...parsed.data,
+    password: pick("password"),
+    sslrootcert: pick("sslrootcert"),
+    sslcert: pick("sslcert"),
+    sslkey: pick("sslkey"),
+    applicationName: pick("application_name") ?? "netraven-db",
+    source,
+    passwordOnCommandLine,
+  };
+  if (settings.password === undefined) settings.password = lookupPgpass(settings, env);
+  registerSecret(settings.password);
+  if (isUrl(chosen?.[1] ?? "") && info.password !== undefined) registerSecret(encodeURIComponent(info.password));
+  return settings;
+}
+
+/** ~/.pgpass lookup with libpq's rules: first matching line wins, `*` matches anything, `\` escapes `:` and `\`. */
+export function lookupPgpass(settings: Pick<ConnectionSettings, "host" | "port" | "database" | "user">, env: Env): string | undefined {
+  const file = env.PGPASSFILE ?? join(env.HOME ?? homedir(), ".pgpass");
+  let text: string;
+  try {
+    const stat = statSync(file);
+    if (!stat.isFile()) return undefined;
+    text = readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+  // libpq matches unix-socket connections against "localhost".
+  const host = settings.host.startsWith("/") ? "localhost" : settings.host;
+  const wanted = [host, String(settings.port), settings.database, settings.user];
+  for (const line of text.split(/\r?\n/)) {
+    if (line.trim() === "" || line.startsWith("#")) continue;
+    const fields: string[] = [];
+    let current = "";
+    for (let i = 0; i < line.length; i++) {
+      const ch = line[i]!;
+      if (ch === "\\" && i + 1 < line.length) current += line[++i];
+      else if (ch === ":" && fields.length < 4) {
+        fields.push(current);
+        current = "";
+      } else current += ch;
+    }
+    fields.push(current);
+    if (fields.length !== 5) continue;
+    if (wanted.every((value, index) => fields[index] === "*" || fields[index] === value)) return fields[4];
+  }
+  return undefined;
+}
+
+/** How to name the server in messages: never includes the password. */
+export function describeServer(settings: Pick<ConnectionSettings, "host" | "port" | "user" | "database">): string {
+  const where = settings.host.startsWith("/") ? `${settings.host}/.s.PGSQL.${settings.port}` : `${settings.host.includes(":") ? `[${settings.host}]` : settings.host}:${settings.port}`;
+  return `${settings.user}@${where}/${settings.database}`;
+}

@@ -1,0 +1,301 @@
+// `init`: bring a database to the current schema version, safely under concurrency and without losing data.
+//
+//   1. Fast path, no lock, no transaction: a catalog read says everything is in place -> done, nothing written.
+//   2. Otherwise, one transaction under the schema lock:
+//        empty schema                -> bootstrap, create every table, seed, record the version ("created")
+//        tables but no version table -> validate; repair what is safe, refuse anything else ("adopted")
+//        current version             -> validate; repair what is safe, top up seeds ("repaired"/"seeded")
+//        older version               -> commit nothing here; step 3
+//   3. Pending migrations, one transaction each under the lock, then step 2 again.
+// Everything in a step commits together or not at all.
+import { translateError, type Connection, type Queryable, type TransactionSql } from "../db.ts";
+import { NetravenError } from "../errors.ts";
+import { acquireSchemaLock } from "../lock.ts";
+import { log } from "../log.ts";
+import { quoteIdent, quoteLiteral } from "../quote.ts";
+import { allTables, appTables, EXTENSIONS, tablesInCreateOrder, versionTable } from "../schema/index.ts";
+import { BASELINE_DESCRIPTION, latestVersion, migrations as builtInMigrations, pendingMigrations, type Migration } from "../schema/migrations.ts";
+import { renderBootstrap, renderIndex, renderRoleSearchPath, renderSearchPath, renderTable, renderTables, type Statement } from "../schema/render.ts";
+import { TOOL_VERSION } from "../version.ts";
+import type { Drift } from "../validate/diff.ts";
+import { validateWithin } from "../validate/index.ts";
+import { inspectDatabase, readSchemaVersion, searchPathPersisted, type DatabaseFacts } from "../validate/inspect.ts";
+import { driftLines } from "../validate/report.ts";
+import { hashAdminPassword, readSeedState, renderAdminSeed, renderSettingSeeds, renderTagSeed, seedsComplete } from "./seed.ts";
+
+export interface InitOptions {
+  schema: string;
+  lockTimeoutMs: number;
+  dryRun: boolean;
+  /** Creates the `admin` user when set and missing. Only ever from an env var or file. */
+  adminPassword?: string;
+  /** For tests of the migration mechanism; the binary always uses the built-in list. */
+  migrations?: readonly Migration[];
+}
+
+export type InitAction = "created" | "adopted" | "repaired" | "migrated" | "seeded" | "up-to-date";
+
+export interface InitResult {
+  action: InitAction;
+  dryRun: boolean;
+  schema: string;
+  schemaVersion: number;
+  previousVersion: number | null;
+  statements: Statement[];
+  repaired: Drift[];
+  warnings: Drift[];
+  seeded: { settings: number; tags: number; admin: boolean };
+  durationMs: number;
+}
+
+/** Drift kinds init fixes by itself: each is purely additive and touches no existing row. */
+const REPAIRABLE = new Set(["EXTENSION_MISSING", "SEARCH_PATH_CHANGED", "SEARCH_PATH_NOT_PERSISTENT", "TABLE_MISSING", "INDEX_MISSING", "VERSION_TABLE_MISSING", "VERSION_MISSING"]);
+const INDEX_COUNT = allTables.reduce((n, t) => n + t.indexes.length, 0);
+const ROLLBACK = Symbol("dry-run rollback");
+
+/** Collects what init does; under --dry-run only records it. */
+class Executor {
+  readonly statements: Statement[] = [];
+  constructor(
+    private readonly tx: TransactionSql,
+    readonly dryRun: boolean,
+  ) {}
+
+  async run(statement: Statement, params: unknown[] = []): Promise<number> {
+    this.statements.push(statement);
+    if (this.dryRun) return 0;
+    const result = await this.tx.unsafe(statement.sql, params as never[]);
+    return result.count ?? 0;
+  }
+
+  /** Many DDL statements in one round trip (simple protocol). */
+  async runAll(statements: Statement[]): Promise<void> {
+    if (statements.length === 0) return;
+    this.statements.push(...statements);
+    if (!this.dryRun) await this.tx.unsafe(statements.map((s) => s.sql).join(";\n")).simple();
+  }
+
+  /** CREATE EXTENSION can still collide with a session that is not netraven-db: retry once after a savepoint. */
+  async runExtension(statement: Statement): Promise<void> {
+    this.statements.push(statement);
+    if (this.dryRun) return;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.tx.savepoint((sp) => sp.unsafe(statement.sql));
+        return;
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        if (attempt < 3 && (code === "23505" || code === "42710" || code === "XX000")) continue;
+        throw error;
+      }
+    }
+  }
+
+  /** ALTER DATABASE needs ownership; without it, persist for our role in this database instead. */
+  async persistSearchPath(schema: string, database: string, facts: DatabaseFacts): Promise<void> {
+    const roleSetting = facts.searchPathSettings.some((s) => s.role);
+    const forDatabase = renderSearchPath(schema, database);
+    if (!roleSetting) {
+      if (this.dryRun) {
+        this.statements.push(forDatabase);
+        return;
+      }
+      try {
+        await this.tx.savepoint((sp) => sp.unsafe(forDatabase.sql));
+        this.statements.push(forDatabase);
+        return;
+      } catch (error) {
+        if ((error as { code?: string }).code !== "42501") throw error;
+        log.debug("not the database owner: persisting search_path for this role in this database instead");
+      }
+    }
+    await this.run(renderRoleSearchPath(schema, database));
+  }
+}
+
+function versionRow(schema: string, version: number, description: string, kind: "create" | "baseline" | "migrate"): Statement {
+  return {
+    object: `schema version ${version} (${kind})`,
+    sql: `INSERT INTO ${quoteIdent(schema)}.${quoteIdent(versionTable.name)} (version, description, kind, tool_version) VALUES (${version}, ${quoteLiteral(description)}, ${quoteLiteral(kind)}, ${quoteLiteral(TOOL_VERSION)}) ON CONFLICT (version) DO NOTHING`,
+  };
+}
+
+async function seed(exec: Executor, tx: Queryable, options: InitOptions): Promise<InitResult["seeded"]> {
+  const seeded = { settings: 0, tags: 0, admin: false };
+  // Under --dry-run the tables may not exist yet: show every seed statement.
+  const state = exec.dryRun ? undefined : await readSeedState(tx, options.schema);
+  if (!state || !seedsComplete(state, false)) {
+    seeded.settings = await exec.run(renderSettingSeeds(options.schema));
+    seeded.tags = await exec.run(renderTagSeed(options.schema));
+  }
+  if (options.adminPassword && !state?.admin) {
+    const hash = exec.dryRun ? "" : hashAdminPassword(options.adminPassword);
+    seeded.admin = (await exec.run(renderAdminSeed(options.schema), [hash])) > 0;
+  }
+  return seeded;
+}
+
+function upToDate(facts: DatabaseFacts, version: number | null, latest: number, schema: string): boolean {
+  return (
+    facts.schemaExists &&
+    facts.hasVersionTable &&
+    version === latest &&
+    facts.tablesPresent === allTables.length &&
+    facts.indexesPresent === INDEX_COUNT &&
+    EXTENSIONS.every((name) => facts.extensions.some((e) => e.name === name)) &&
+    searchPathPersisted(facts, schema)
+  );
+}
+
+function refuseNewer(version: number, latest: number, schema: string): NetravenError {
+  return new NetravenError("VERSION_TOO_NEW", `schema "${schema}" is at version ${version}, newer than this netraven-db knows (${latest}); refusing to touch it`, {
+    hint: "use the netraven-db release that matches the database (never downgrade a schema)",
+  });
+}
+
+interface StepOutcome {
+  result?: Omit<InitResult, "durationMs">;
+  needsMigrationFrom?: number;
+}
+
+async function ensureCurrent(tx: TransactionSql, options: InitOptions, database: string, latest: number): Promise<StepOutcome> {
+  const { schema } = options;
+  const facts = await inspectDatabase(tx, schema);
+  const version = facts.hasVersionTable ? await readSchemaVersion(tx, schema) : null;
+  if (version !== null && version > latest) throw refuseNewer(version, latest, schema);
+  if (version !== null && version < latest) return { needsMigrationFrom: version };
+
+  const exec = new Executor(tx, options.dryRun);
+  const appTablesPresent = facts.tablesPresent - (facts.hasVersionTable ? 1 : 0);
+  const missingExtensions = EXTENSIONS.filter((name) => !facts.extensions.some((e) => e.name === name));
+  const bootstrap = renderBootstrap(schema);
+
+  if (!facts.hasVersionTable && appTablesPresent === 0) {
+    for (const statement of bootstrap) {
+      const extension = statement.object.startsWith("extension ") ? statement.object.slice("extension ".length) : undefined;
+      if (extension && !missingExtensions.includes(extension as (typeof EXTENSIONS)[number])) continue;
+      if (extension) await exec.runExtension(statement);
+      else await exec.run(statement);
+    }
+    if (!searchPathPersisted(facts, schema)) await exec.persistSearchPath(schema, database, facts);
+    await exec.runAll(renderTables(schema));
+    await exec.run(versionRow(schema, latest, BASELINE_DESCRIPTION, "create"));
+    const seeded = await seed(exec, tx, options);
+    return { result: { action: "created", dryRun: options.dryRun, schema, schemaVersion: latest, previousVersion: null, statements: exec.statements, repaired: [], warnings: [], seeded } };
+  }
+
+  // Existing tables: compare catalogs first, and change nothing unless every difference is safe to repair.
+  const validation = await validateWithin(tx, schema);
+  const problems = validation.drifts.filter((d) => d.severity === "error" || REPAIRABLE.has(d.kind));
+  const refused = problems.filter((d) => !REPAIRABLE.has(d.kind));
+  if (refused.length > 0) {
+    throw new NetravenError(
+      "DRIFT",
+      `schema "${schema}" differs from the definitions in ${refused.length} way${refused.length === 1 ? "" : "s"} init will not repair; nothing was changed`,
+      { hint: "run `netraven-db validate` for the full report", details: { differences: refused, lines: driftLines(refused) } },
+    );
+  }
+  for (const drift of problems.filter((d) => d.kind === "EXTENSION_MISSING")) {
+    await exec.runExtension(bootstrap.find((s) => s.object === `extension ${drift.target!.extension}`)!);
+  }
+  if (problems.some((d) => d.kind.startsWith("SEARCH_PATH_"))) await exec.persistSearchPath(schema, database, facts);
+  const missingTables = new Set(problems.filter((d) => d.kind === "TABLE_MISSING").map((d) => d.target!.table!));
+  if (problems.some((d) => d.kind === "VERSION_TABLE_MISSING")) missingTables.add(versionTable.name);
+  const toCreate = tablesInCreateOrder().filter((t) => missingTables.has(t.name));
+  await exec.runAll(toCreate.flatMap((t) => renderTable(t, schema)));
+  for (const drift of problems.filter((d) => d.kind === "INDEX_MISSING")) {
+    const table = allTables.find((t) => t.name === drift.target!.table)!;
+    await exec.run(renderIndex(table, table.indexes.find((ix) => ix.name === drift.target!.index)!, schema));
+  }
+  const adopting = !facts.hasVersionTable || version === null;
+  if (adopting) await exec.run(versionRow(schema, latest, `adopted existing database: ${BASELINE_DESCRIPTION}`, "baseline"));
+  const seeded = await seed(exec, tx, options);
+  const action: InitAction = adopting ? "adopted" : problems.length > 0 ? "repaired" : seeded.settings || seeded.tags || seeded.admin ? "seeded" : "up-to-date";
+  return {
+    result: {
+      action,
+      dryRun: options.dryRun,
+      schema,
+      schemaVersion: latest,
+      previousVersion: version,
+      statements: exec.statements,
+      repaired: problems,
+      warnings: validation.drifts.filter((d) => d.severity === "warning" && !REPAIRABLE.has(d.kind)),
+      seeded,
+    },
+  };
+}
+
+async function inLockedTransaction<T>(connection: Connection, options: InitOptions, purpose: string, body: (tx: TransactionSql) => Promise<T>): Promise<T> {
+  let value: T | undefined;
+  try {
+    await connection.sql.begin(async (tx) => {
+      await acquireSchemaLock(tx, options.schema, options.lockTimeoutMs, purpose);
+      value = await body(tx);
+      if (options.dryRun) throw ROLLBACK;
+    });
+  } catch (error) {
+    if (error !== ROLLBACK) throw translateError(error, purpose);
+  }
+  return value as T;
+}
+
+export async function runInit(connection: Connection, options: InitOptions): Promise<InitResult> {
+  const started = Date.now();
+  const list = options.migrations ?? builtInMigrations;
+  const latest = latestVersion(list);
+  const { schema } = options;
+  const database = connection.server.database;
+  const finish = (result: Omit<InitResult, "durationMs">): InitResult => ({ ...result, durationMs: Date.now() - started });
+
+  // 1. Fast path: read-only, no lock.
+  try {
+    const facts = await inspectDatabase(connection.sql, schema);
+    const version = facts.hasVersionTable ? await readSchemaVersion(connection.sql, schema) : null;
+    if (version !== null && version > latest) throw refuseNewer(version, latest, schema);
+    if (upToDate(facts, version, latest, schema)) {
+      const seeds = await readSeedState(connection.sql, schema);
+      if (seedsComplete(seeds, Boolean(options.adminPassword))) {
+        return finish({ action: "up-to-date", dryRun: options.dryRun, schema, schemaVersion: latest, previousVersion: version, statements: [], repaired: [], warnings: [], seeded: { settings: 0, tags: 0, admin: false } });
+      }
+    }
+  } catch (error) {
+    throw translateError(error, "reading the database state");
+  }
+
+  // 2. + 3.
+  let outcome = await inLockedTransaction(connection, options, "initialise the schema", (tx) => ensureCurrent(tx, options, database, latest));
+  if (outcome.needsMigrationFrom !== undefined) {
+    const from = outcome.needsMigrationFrom;
+    const steps = pendingMigrations(from, list);
+    const applied: Statement[] = [];
+    if (options.dryRun) {
+      for (const m of steps) applied.push(...m.statements(schema), versionRow(schema, m.version, m.description, "migrate"));
+      return finish({ action: "migrated", dryRun: true, schema, schemaVersion: latest, previousVersion: from, statements: applied, repaired: [], warnings: [], seeded: { settings: 0, tags: 0, admin: false } });
+    }
+    for (const migration of steps) {
+      await inLockedTransaction(connection, options, `apply migration ${migration.version}`, async (tx) => {
+        const current = await readSchemaVersion(tx, schema);
+        if (current !== null && current >= migration.version) return; // another init got here first
+        const exec = new Executor(tx, false);
+        for (const statement of migration.statements(schema)) await exec.run(statement);
+        await exec.run(versionRow(schema, migration.version, migration.description, "migrate"));
+        applied.push(...exec.statements);
+        log.info(`Applied migration ${migration.version}: ${migration.description}`);
+      });
+    }
+    outcome = await inLockedTransaction(connection, options, "initialise the schema", (tx) => ensureCurrent(tx, options, database, latest));
+    if (!outcome.result) throw new NetravenError("INTERNAL", "schema version did not reach the latest version after applying migrations");
+    return finish({ ...outcome.result, action: "migrated", previousVersion: from, statements: [...applied, ...outcome.result.statements] });
+  }
+  return finish(outcome.result!);
+}
+
+/** Counts for the summary line. */
+export function definitionCounts() {
+  return {
+    tables: appTables.length,
+    indexes: appTables.reduce((n, t) => n + t.indexes.length, 0),
+    foreignKeys: appTables.reduce((n, t) => n + t.foreignKeys.length, 0),
+  };
+}

@@ -1,0 +1,32 @@
+// The database lock that makes concurrent init and restore runs safe. A transaction-level advisory lock, polled
+// with pg_try_advisory_xact_lock instead of blocking on pg_advisory_lock (a blocked session can deadlock with
+// CREATE INDEX CONCURRENTLY, and a poll can give up cleanly). It is released by COMMIT, ROLLBACK or a dropped
+// connection, so a killed netraven-db never leaves it behind. Keyed by schema: advisory locks are per database.
+import type { TransactionSql } from "./db.ts";
+import { NetravenError } from "./errors.ts";
+import { log } from "./log.ts";
+
+const POLL_MS = 100;
+
+export async function acquireSchemaLock(tx: TransactionSql, schema: string, timeoutMs: number, purpose: string): Promise<void> {
+  const started = Date.now();
+  let announced = false;
+  while (true) {
+    const [row] = await tx<{ locked: boolean }[]>`select pg_try_advisory_xact_lock(hashtext('netraven-db'), hashtext(${schema})) as locked`;
+    if (row!.locked) {
+      if (announced) log.info(`Lock acquired after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      return;
+    }
+    const waited = Date.now() - started;
+    if (waited >= timeoutMs) {
+      throw new NetravenError("LOCK_TIMEOUT", `another netraven-db (init or restore) held the lock on schema "${schema}" for ${(waited / 1000).toFixed(1)} s; gave up waiting to ${purpose}`, {
+        hint: "wait for the other run to finish, or raise --lock-timeout",
+      });
+    }
+    if (!announced) {
+      log.info(`Waiting for another netraven-db run on schema "${schema}" to finish (lock timeout ${(timeoutMs / 1000).toFixed(0)} s)`);
+      announced = true;
+    }
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS + Math.random() * POLL_MS));
+  }
+}

@@ -1,0 +1,56 @@
+// Every table netraven-db owns, in the order netraven-schema.md lists them. `tablesInCreateOrder` sorts them so
+// that each table comes after the tables its foreign keys point to.
+import { backups } from "./backups.ts";
+import { credentials, credentialTags } from "./credentials.ts";
+import type { TableDef } from "./define.ts";
+import { deviceTags, devices } from "./devices.ts";
+import { jobLogEntries, jobLogs, scheduledJobs } from "./jobs.ts";
+import { adminSettings } from "./settings.ts";
+import { auditLogs } from "./audit.ts";
+import { tagRules, tags } from "./tags.ts";
+import { users } from "./users.ts";
+import { versionTable } from "./version-table.ts";
+
+export type { Column, ForeignKey, Index, TableDef } from "./define.ts";
+export { versionTable };
+
+/** The 13 NetRaven application tables. */
+export const appTables: readonly TableDef[] = [
+  users,
+  devices,
+  backups,
+  tags,
+  deviceTags,
+  tagRules,
+  jobLogs,
+  jobLogEntries,
+  scheduledJobs,
+  adminSettings,
+  auditLogs,
+  credentials,
+  credentialTags,
+];
+
+/** Everything init creates: the app tables plus the version table. */
+export const allTables: readonly TableDef[] = [...appTables, versionTable];
+
+export const EXTENSIONS = ["uuid-ossp", "pgcrypto"] as const;
+
+export function tablesInCreateOrder(tables: readonly TableDef[] = allTables): TableDef[] {
+  const byName = new Map(tables.map((t) => [t.name, t]));
+  const done = new Set<string>();
+  const ordered: TableDef[] = [];
+  const visit = (t: TableDef, path: string[]) => {
+    if (done.has(t.name)) return;
+    if (path.includes(t.name)) throw new Error(`foreign key cycle: ${[...path, t.name].join(" -> ")}`);
+    for (const fk of t.foreignKeys) {
+      const parent = byName.get(fk.references.table);
+      if (!parent) throw new Error(`${t.name} references unknown table ${fk.references.table}`);
+      if (parent !== t) visit(parent, [...path, t.name]);
+    }
+    done.add(t.name);
+    ordered.push(t);
+  };
+  for (const t of tables) visit(t, []);
+  return ordered;
+}

@@ -1,0 +1,68 @@
+// validate = inspect the live schema + materialise the definitions as temp tables + diff the two catalogs.
+// Nothing is ever committed: the work happens in a transaction (or a savepoint inside init's transaction) that is
+// always rolled back.
+import { translateError, type Queryable, type Sql, type TransactionSql } from "../db.ts";
+import { allTables, EXTENSIONS, versionTable } from "../schema/index.ts";
+import { SCHEMA_VERSION } from "../schema/migrations.ts";
+import { diffSchema, hasErrors, type DiffOptions, type Drift } from "./diff.ts";
+import { inspectDatabase, inspectSchema, readSchemaVersion, type SchemaModel } from "./inspect.ts";
+import { materializeDefinitions } from "./materialize.ts";
+
+export interface ValidationResult {
+  ok: boolean;
+  schema: string;
+  tablesChecked: number;
+  schemaVersion: number | null;
+  expectedSchemaVersion: number;
+  drifts: Drift[];
+}
+
+const EMPTY: SchemaModel = { tables: [], columns: [], constraints: [], indexes: [] };
+const ROLLBACK = Symbol("rollback");
+
+async function collectDrift(sql: Queryable, schema: string, options: DiffOptions): Promise<ValidationResult> {
+  const facts = await inspectDatabase(sql, schema);
+  const actual = facts.schemaExists ? await inspectSchema(sql, schema) : EMPTY;
+  const schemaVersion = facts.hasVersionTable ? await readSchemaVersion(sql, schema) : null;
+  const tempSchema = await materializeDefinitions(sql, allTables);
+  const expected = await inspectSchema(sql, tempSchema);
+  const drifts = diffSchema(
+    expected,
+    actual,
+    { schema, extensions: EXTENSIONS, schemaVersion: SCHEMA_VERSION, versionTable: versionTable.name },
+    { facts, schemaVersion },
+    options,
+  );
+  return { ok: !hasErrors(drifts), schema, tablesChecked: allTables.length - 1, schemaVersion, expectedSchemaVersion: SCHEMA_VERSION, drifts };
+}
+
+/** Read-only check on its own connection; the transaction is always rolled back. */
+export async function validateDatabase(sql: Sql, schema: string, options: DiffOptions = {}): Promise<ValidationResult> {
+  let result: ValidationResult | undefined;
+  try {
+    await sql.begin(async (tx) => {
+      // Never wait behind the app: catalog reads take no locks, and nothing here should block for long.
+      await tx`set local lock_timeout = '5s'`;
+      await tx`set local statement_timeout = '60s'`;
+      result = await collectDrift(tx, schema, options);
+      throw ROLLBACK;
+    });
+  } catch (error) {
+    if (error !== ROLLBACK) throw translateError(error, "validating the schema");
+  }
+  return result!;
+}
+
+/** The same check inside a caller's transaction (init's adoption path), undone with a savepoint. */
+export async function validateWithin(tx: TransactionSql, schema: string, options: DiffOptions = {}): Promise<ValidationResult> {
+  let result: ValidationResult | undefined;
+  try {
+    await tx.savepoint(async (sp) => {
+      result = await collectDrift(sp, schema, options);
+      throw ROLLBACK;
+    });
+  } catch (error) {
+    if (error !== ROLLBACK) throw error;
+  }
+  return result!;
+}
