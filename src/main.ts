@@ -4,7 +4,7 @@
 import { renderUsage, runCommand, type ArgsDef, type CommandDef } from "citty";
 import { commands, type CommandName } from "./commands/index.ts";
 import { reportError } from "./commands/_run.ts";
-import { EXIT, Errors, type ExitStatus } from "./errors.ts";
+import { EXIT, Errors, exitStatusFor, type ExitStatus } from "./errors.ts";
 import { versionLine } from "./version.ts";
 
 const EXIT_CODES_HELP = `EXIT CODES
@@ -76,7 +76,7 @@ export async function main(argv: string[]): Promise<ExitStatus> {
     // citty's own argument errors (missing positional, bad enum) are usage errors too.
     const usageError = (error as { name?: string }).name === "CLIError" ? Errors.usage((error as Error).message.replace(/\u001B\[[0-9;]*m/g, ""), `run: netraven-db ${first} --help`) : error;
     reportError(usageError, { json });
-    return usageError === error ? EXIT.ERROR : EXIT.USAGE;
+    return exitStatusFor(usageError);
   }
 }
 

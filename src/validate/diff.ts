@@ -105,12 +105,17 @@ export function diffSchema(expected: SchemaModel, actual: SchemaModel, expectedD
     add("SCHEMA_MISSING", `schema ${expectedDb.schema}`, "present", "missing");
     return sortDrifts(drifts);
   }
+  // An explicit setting (ALTER DATABASE/ROLE ... SET search_path) is what new sessions get, even when this session
+  // started before it was made; without one, the session's own path shows whether "$user" happens to resolve.
   const firstSchema = actualDb.facts.searchPathSchemas[0];
-  if (firstSchema !== expectedDb.schema) {
-    add("SEARCH_PATH_CHANGED", "search_path", `${expectedDb.schema} first, persistent for new sessions`, `${actualDb.facts.searchPath}${firstSchema ? ` (resolves to ${firstSchema} first)` : ""}`);
-  } else if (!searchPathPersisted(actualDb.facts, expectedDb.schema)) {
-    // Works today only because the role is named like the schema ("$user"): rename the role and the app breaks.
-    add("SEARCH_PATH_NOT_PERSISTENT", "search_path", `${expectedDb.schema} first via ALTER DATABASE/ROLE ... SET search_path`, `${actualDb.facts.searchPath} (works only through "$user")`, "warning");
+  if (!searchPathPersisted(actualDb.facts, expectedDb.schema)) {
+    if (firstSchema === expectedDb.schema && actualDb.facts.searchPathSettings.length === 0) {
+      // Works today only because the role is named like the schema: rename the role and the app breaks.
+      add("SEARCH_PATH_NOT_PERSISTENT", "search_path", `${expectedDb.schema} first via ALTER DATABASE/ROLE ... SET search_path`, `${actualDb.facts.searchPath} (works only through "$user")`, "warning");
+    } else {
+      const explicit = actualDb.facts.searchPathSettings.map((s) => s.value).join(" / ");
+      add("SEARCH_PATH_CHANGED", "search_path", `${expectedDb.schema} first, persistent for new sessions`, explicit ? `${explicit} (persistent setting)` : `${actualDb.facts.searchPath}${firstSchema ? ` (resolves to ${firstSchema} first)` : ""}`);
+    }
   }
 
   // The version table is how netraven-db knows the database; a database the ORM built has none yet (init adopts it).

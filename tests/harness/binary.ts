@@ -1,0 +1,56 @@
+// Runs the compiled binary the way users get it: dist/netraven-db (or $NETRAVEN_DB_BINARY), from an empty
+// temporary directory with no node_modules, with only the environment the test passes (plus PATH).
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const BINARY = resolve(process.env.NETRAVEN_DB_BINARY ?? join(import.meta.dir, "..", "..", "dist", "netraven-db"));
+
+export interface RunResult {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  pid: number;
+}
+
+export interface RunOptions {
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  input?: string;
+  timeoutMs?: number;
+  /** Called once the process is running (e.g. to read /proc/<pid>/cmdline or to kill it). */
+  onSpawn?: (pid: number) => void;
+}
+
+export function requireBinary(): string {
+  if (!existsSync(BINARY)) throw new Error(`${BINARY} does not exist: build it first with \`npm run build\``);
+  return BINARY;
+}
+
+export function runBinary(args: string[], options: RunOptions = {}): Promise<RunResult> {
+  const binary = requireBinary();
+  const cwd = options.cwd ?? mkdtempSync(join(tmpdir(), "netraven-cwd-"));
+  const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: cwd };
+  for (const [key, value] of Object.entries(options.env ?? {})) if (value !== undefined) env[key] = value;
+  const started = Date.now();
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(binary, args, { cwd, env, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk) => (stdout += chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000);
+    child.on("error", reject);
+    child.on("close", (status, signal) => {
+      clearTimeout(timer);
+      if (!options.cwd) rmSync(cwd, { recursive: true, force: true });
+      resolvePromise({ status, signal, stdout, stderr, durationMs: Date.now() - started, pid: child.pid ?? -1 });
+    });
+    if (options.input !== undefined) child.stdin.end(options.input);
+    else child.stdin.end();
+    if (child.pid) options.onSpawn?.(child.pid);
+  });
+}
