@@ -92,8 +92,8 @@ export const Schemas = {
 
 export const DEFAULT_SCHEMA = "netraven";
 
-export function resolveSchemaName(flagValue: unknown, env: Env): string {
-  return resolveSetting("schema", flagValue, env, DEFAULT_SCHEMA, Schemas.identifier("schema name"));
+export function resolveSchemaName(flagValue: unknown, env: Env, fallback = DEFAULT_SCHEMA): string {
+  return resolveSetting("schema", flagValue, env, fallback, Schemas.identifier("schema name"));
 }
 
 export function resolveRetry(flags: { retry?: unknown; retryInterval?: unknown; retryMaxInterval?: unknown }, env: Env, defaults = { attempts: 3 }): RetrySettings {

@@ -210,6 +210,9 @@ export function translateError(error: unknown, doing: string): NetravenError {
   if (isServerError(error)) {
     const suffix = `${error.detail ? ` (${error.detail})` : ""} [SQLSTATE ${error.code}]`;
     if (error.code === "42501") return new NetravenError("PERMISSION_DENIED", `${doing}: permission denied: ${error.message}${suffix}`, { cause: error });
+    if (error.code === "55P03") {
+      return new NetravenError("LOCK_TIMEOUT", `${doing}: timed out waiting for a table lock held by another session: ${error.message}${suffix}`, { cause: error, hint: "stop the app (or wait for its transactions to end) and try again, or raise --lock-timeout" });
+    }
     if (/^(57P0[123]|08)/.test(error.code)) return new NetravenError("CONNECTION_LOST", `${doing}: the server ended the connection: ${error.message}${suffix}`, { cause: error });
     return new NetravenError("SQL_FAILED", `${doing}: ${error.message}${suffix}`, { cause: error });
   }

@@ -1,9 +1,60 @@
 import { defineCommand } from "citty";
-import { Errors } from "../errors.ts";
+import { formatBytes } from "../backup/create.ts";
+import { listBackups } from "../backup/list.ts";
+import { EXIT } from "../errors.ts";
+import { printJson, printResult } from "../log.ts";
+import { outputArgs } from "./_args.ts";
+import { dirArg, resolveDir } from "./backup.ts";
+import { runBody } from "./_run.ts";
+
+const STATUS = { verified: "verified", checksummed: "checksum", "no-manifest": "no manifest", "bad-manifest": "BAD manifest" } as const;
 
 export default defineCommand({
-  meta: { name: "list", description: "(in progress)" },
-  run() {
-    throw Errors.internal("list is not built yet");
+  meta: {
+    name: "list",
+    description: "List the backups in a directory, newest first: name, time (UTC), size, schema version, rows, and whether verify has passed (from the manifests; nothing is decompressed).",
+  },
+  args: { ...dirArg, ...outputArgs },
+  async run({ args }) {
+    return runBody(args, "default", async () => {
+      const dir = resolveDir(args.dir, process.env);
+      const backups = await listBackups(dir);
+      if (args.json) {
+        printJson({
+          ok: true,
+          dir,
+          backups: backups.map((b) => ({
+            file: b.file,
+            path: b.path,
+            time: b.time.toISOString(),
+            size_bytes: b.sizeBytes,
+            schema_version: b.manifest?.schema_version ?? null,
+            rows_total: b.manifest?.rows_total ?? null,
+            status: b.status,
+            verified_at: b.manifest?.verified_at ?? null,
+            problem: b.manifestProblem ?? null,
+          })),
+        });
+        return EXIT.OK;
+      }
+      if (backups.length === 0) {
+        printResult(`No backups in ${dir}.`);
+        return EXIT.OK;
+      }
+      const rows = [["NAME", "TIME (UTC)", "SIZE", "SCHEMA", "ROWS", "STATUS"]];
+      for (const b of backups) {
+        rows.push([
+          b.file,
+          b.time.toISOString().replace("T", " ").slice(0, 19),
+          formatBytes(b.sizeBytes),
+          b.manifest ? `v${b.manifest.schema_version}` : "-",
+          b.manifest ? String(b.manifest.rows_total) : "-",
+          STATUS[b.status],
+        ]);
+      }
+      const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+      printResult(rows.map((r) => r.map((cell, i) => (i === 2 || i === 4 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join("  ").trimEnd()).join("\n"));
+      return EXIT.OK;
+    });
   },
 });

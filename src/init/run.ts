@@ -15,7 +15,8 @@ import { log } from "../log.ts";
 import { quoteIdent, quoteLiteral } from "../quote.ts";
 import { allTables, appTables, EXTENSIONS, tablesInCreateOrder, versionTable } from "../schema/index.ts";
 import { BASELINE_DESCRIPTION, latestVersion, migrations as builtInMigrations, pendingMigrations, type Migration } from "../schema/migrations.ts";
-import { renderBootstrap, renderIndex, renderRoleSearchPath, renderSearchPath, renderTable, renderTables, type Statement } from "../schema/render.ts";
+import { renderBootstrap, renderIndex, renderTable, renderTables, type Statement } from "../schema/render.ts";
+import { createExtension, persistSearchPath } from "../bootstrap.ts";
 import { TOOL_VERSION } from "../version.ts";
 import type { Drift } from "../validate/diff.ts";
 import { validateWithin } from "../validate/index.ts";
@@ -75,41 +76,13 @@ class Executor {
     if (!this.dryRun) await this.tx.unsafe(statements.map((s) => s.sql).join(";\n")).simple();
   }
 
-  /** CREATE EXTENSION can still collide with a session that is not netraven-db: retry once after a savepoint. */
   async runExtension(statement: Statement): Promise<void> {
     this.statements.push(statement);
-    if (this.dryRun) return;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.tx.savepoint((sp) => sp.unsafe(statement.sql));
-        return;
-      } catch (error) {
-        const code = (error as { code?: string }).code;
-        if (attempt < 3 && (code === "23505" || code === "42710" || code === "XX000")) continue;
-        throw error;
-      }
-    }
+    if (!this.dryRun) await createExtension(this.tx, statement);
   }
 
-  /** ALTER DATABASE needs ownership; without it, persist for our role in this database instead. */
   async persistSearchPath(schema: string, database: string, facts: DatabaseFacts): Promise<void> {
-    const roleSetting = facts.searchPathSettings.some((s) => s.role);
-    const forDatabase = renderSearchPath(schema, database);
-    if (!roleSetting) {
-      if (this.dryRun) {
-        this.statements.push(forDatabase);
-        return;
-      }
-      try {
-        await this.tx.savepoint((sp) => sp.unsafe(forDatabase.sql));
-        this.statements.push(forDatabase);
-        return;
-      } catch (error) {
-        if ((error as { code?: string }).code !== "42501") throw error;
-        log.debug("not the database owner: persisting search_path for this role in this database instead");
-      }
-    }
-    await this.run(renderRoleSearchPath(schema, database));
+    this.statements.push(await persistSearchPath(this.tx, schema, database, facts, this.dryRun));
   }
 }
 

@@ -66,3 +66,12 @@ export async function validateWithin(tx: TransactionSql, schema: string, options
   }
   return result!;
 }
+
+/** Database-level kinds that do not apply to a staging copy of the tables. */
+const DATABASE_LEVEL = /^(EXTENSION_|SEARCH_PATH_|VERSION_|SCHEMA_)/;
+
+/** Compares only the tables in `schema` with the definitions (verify --db's staging copy). Caller rolls back. */
+export async function validateTablesWithin(tx: TransactionSql, schema: string): Promise<Drift[]> {
+  const result = await validateWithin(tx, schema, { strict: true });
+  return result.drifts.filter((d) => !DATABASE_LEVEL.test(d.kind));
+}

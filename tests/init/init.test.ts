@@ -59,7 +59,7 @@ describe("init on an empty database", () => {
     const db = await createTestDatabase();
     expect((await runBinary(["init"], { env: db.env })).status).toBe(0);
     const extensions = await db.sql<{ extname: string; schema: string }[]>`select extname, extnamespace::regnamespace::text as schema from pg_extension where extname in ('uuid-ossp', 'pgcrypto') order by 1`;
-    expect(extensions).toEqual([
+    expect([...extensions]).toEqual([
       { extname: "pgcrypto", schema: "public" },
       { extname: "uuid-ossp", schema: "public" },
     ]);
@@ -72,7 +72,7 @@ describe("init on an empty database", () => {
     const [tag] = await db.sql`select id, name, color from netraven.tags`;
     expect(tag).toEqual({ id: "tag-default", name: "Default", color: "#6366F1" });
     const versions = await db.sql`select version, kind from netraven.netraven_db_version`;
-    expect(versions).toEqual([{ version: 1, kind: "create" }]);
+    expect([...versions]).toEqual([{ version: 1, kind: "create" }]);
     expect((await db.sql`select count(*)::int as n from netraven.users`)[0]!.n).toBe(0); // no built-in admin password, ever
   });
 
@@ -105,7 +105,7 @@ describe("init on an initialised database", () => {
     expect(second.stderr.trim().split("\n")).toHaveLength(1);
     expect(second.stderr).toContain("up to date");
 
-    expect(await db.sql`select tag from public.ddl_log`).toEqual([]);
+    expect([...(await db.sql`select tag from public.ddl_log`)]).toEqual([]);
     expect(await catalogSnapshot(db.sql)).toEqual(before);
     const [setting] = await db.sql`select value from netraven.admin_settings where key = 'security.password_policy.min_length'`;
     expect(setting!.value).toBe(12); // an admin's change survives
@@ -154,11 +154,11 @@ describe("init fails safely", () => {
     expect(run.status).toBe(7);
     expect(run.stderr).toMatch(/error: .*"job_logs" already exists/);
     const tables = await db.sql`select table_name from information_schema.tables where table_schema = 'netraven' and table_type = 'BASE TABLE'`;
-    expect(tables).toEqual([]);
+    expect([...tables]).toEqual([]);
     const extensions = await db.sql`select extname from pg_extension where extname in ('uuid-ossp', 'pgcrypto')`;
-    expect(extensions).toEqual([]);
+    expect([...extensions]).toEqual([]);
     const settings = await db.sql`select setconfig from pg_db_role_setting where setdatabase = (select oid from pg_database where datname = current_database())`;
-    expect(settings).toEqual([]);
+    expect([...settings]).toEqual([]);
   });
 
   test("unknown flags and bad values are usage errors (exit 3), one line", async () => {

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite, exactly what CI runs: build the binary, run every bun test against a real PostgreSQL
+# (a throwaway local cluster unless DATABASE_URL is set), run the Deno suite, and print "N passed, N failed".
+# Needs the PostgreSQL server package (apt-get install -y postgresql) unless DATABASE_URL points at a server.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+[ -x node_modules/.bin/bun ] || npm ci --no-audit --no-fund || exit 1
+export PATH="$PWD/node_modules/.bin:$PATH"
+
+build_target=${NETRAVEN_DB_BUILD:-build}   # CI sets build:all to build and smoke-test every target
+npm run --silent "$build_target" || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
+
+mkdir -p .tmp
+rm -f .tmp/junit-*.xml
+bun test --reporter=junit --reporter-outfile=.tmp/junit-bun.xml "$@"
+reports=(.tmp/junit-bun.xml)
+if [ "$#" -eq 0 ] && [ -d tests/deno ]; then
+  deno test -A --no-check --reporter=junit --junit-path=.tmp/junit-deno.xml tests/deno
+  reports+=(.tmp/junit-deno.xml)
+fi
+node scripts/junit-summary.mjs "${reports[@]}"

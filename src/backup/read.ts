@@ -1,0 +1,228 @@
+// Streams a backup file and checks everything about it: header, SQL text, every COPY block, row counts, size and
+// the trailer. verify runs it alone; restore runs it with handlers that feed each COPY block to the server. Memory
+// stays bounded: data passes through in the decompressor's chunks, and only SQL text between blocks is buffered.
+import { createReadStream } from "node:fs";
+import { open } from "node:fs/promises";
+import type { Readable } from "node:stream";
+import { createGunzip, createZstdDecompress } from "node:zlib";
+import { allTables, type TableDef } from "../schema/index.ts";
+import { SCHEMA_VERSION } from "../schema/migrations.ts";
+import {
+  decodeHeaderUnit,
+  detectCompression,
+  FormatError,
+  HEADER_BYTES,
+  HEADER_UNIT_BYTES,
+  parseHeader,
+  renderScriptParts,
+  TRAILER,
+  type BackupHeader,
+  type Compression,
+} from "./format.ts";
+
+export interface BlockStart {
+  table: TableDef;
+  /** Column names in the order the block holds them. */
+  columns: string[];
+}
+
+export interface ReadHandlers {
+  /** The header is good; throw to stop before any data is read. */
+  onHeader?(header: BackupHeader): void | Promise<void>;
+  onBlockStart?(block: BlockStart): void | Promise<void>;
+  /** Raw COPY text data (possibly partial rows), in order. */
+  onData?(chunk: Buffer): void | Promise<void>;
+  onBlockEnd?(block: BlockStart, rows: number): void | Promise<void>;
+}
+
+export interface ReadSummary {
+  header: BackupHeader;
+  compression: Compression;
+  tables: Array<{ name: string; rows: number }>;
+  dataBytes: number;
+}
+
+const MAX_TEXT_LINE = 1 << 20; // SQL lines we write are short; a huge one means the file is not ours
+const NEWLINE = 10;
+const TAB = 9;
+const BACKSLASH = 92;
+const DOT = 46;
+
+function decompressor(compression: Compression): NodeJS.ReadWriteStream | undefined {
+  if (compression === "gzip") return createGunzip({ chunkSize: 256 * 1024 });
+  if (compression === "zstd") return createZstdDecompress({ chunkSize: 256 * 1024 });
+  return undefined;
+}
+
+/** Reads just the header: cheap, no decompression of the body. */
+export async function readHeader(path: string): Promise<{ header: BackupHeader; compression: Compression }> {
+  const file = await open(path, "r");
+  try {
+    const start = Buffer.alloc(8);
+    const { bytesRead } = await file.read(start, 0, 8, 0);
+    const compression = detectCompression(start.subarray(0, bytesRead));
+    if (!compression) throw new FormatError("not a netraven-db backup (unknown file type)");
+    const unit = Buffer.alloc(HEADER_UNIT_BYTES[compression]);
+    const { bytesRead: unitBytes } = await file.read(unit, 0, unit.length, 0);
+    const header = parseHeader(decodeHeaderUnit(unit.subarray(0, unitBytes), compression));
+    if (header.compression !== compression) throw new FormatError(`the header says ${header.compression} but the file is ${compression}`);
+    return { header, compression };
+  } finally {
+    await file.close();
+  }
+}
+
+export async function readBackup(path: string, handlers: ReadHandlers = {}): Promise<ReadSummary> {
+  const { header, compression } = await readHeader(path);
+  await handlers.onHeader?.(header);
+
+  const byName = new Map(allTables.map((t) => [t.name, t]));
+  const expectedOrder = header.tables.map((t) => t.name);
+  for (const name of expectedOrder) if (!byName.has(name)) throw new FormatError(`the header lists unknown table "${name}"`);
+  // Exact SQL text is known for backups of this schema version; older versions are checked structurally.
+  const exact = header.schema_version === SCHEMA_VERSION ? renderScriptParts(header.schema, expectedOrder.map((n) => byName.get(n)!)) : undefined;
+
+  const counts: Array<{ name: string; rows: number }> = [];
+  let dataBytes = HEADER_BYTES;
+  let textBuffer = "";
+  let sawPrologue = false;
+  let block: BlockStart | undefined;
+  let blockIndex = 0;
+  let rows = 0;
+  let tabs = 0;
+  let rowStart = true;
+  let carry: Buffer | undefined;
+  const where = () => (block ? `table ${block.table.name}, row ${rows + 1}` : `after table ${counts.at(-1)?.name ?? "(none)"}`);
+
+  const startBlock = async (line: string) => {
+    if (!sawPrologue) {
+      if (exact && textBuffer !== exact.prologue) throw new FormatError("the SQL before the data is not what netraven-db writes");
+      sawPrologue = true;
+    } else if (textBuffer !== "") {
+      throw new FormatError(`unexpected SQL between data blocks (${where()})`);
+    }
+    textBuffer = "";
+    const name = expectedOrder[blockIndex];
+    if (name === undefined) throw new FormatError("more data blocks than the header lists");
+    const table = byName.get(name)!;
+    const match = line.match(/^COPY "((?:[^"]|"")+)"\."([a-z_][a-z0-9_]*)" \(((?:"[a-z_][a-z0-9_]*"(?:, )?)+)\) FROM stdin;$/);
+    if (!match || match[1]!.replace(/""/g, '"') !== header.schema || match[2] !== name) {
+      throw new FormatError(`expected the data block of table ${name}, found: ${line.slice(0, 120)}`);
+    }
+    if (exact && exact.copyLines.get(name) !== line) throw new FormatError(`the column list of table ${name} is not what netraven-db writes`);
+    const columns = match[3]!.split(", ").map((c) => c.slice(1, -1));
+    const known = new Set(table.columns.map((c) => c.name));
+    for (const column of columns) if (!known.has(column)) throw new FormatError(`table ${name} has unknown column "${column}"`);
+    block = { table, columns };
+    rows = 0;
+    tabs = 0;
+    rowStart = true;
+    await handlers.onBlockStart?.(block);
+  };
+
+  const endBlock = async () => {
+    const expected = header.tables[blockIndex]!;
+    if (rows !== expected.rows) throw new FormatError(`table ${expected.name} has ${rows} rows, the header says ${expected.rows}`);
+    counts.push({ name: expected.name, rows });
+    await handlers.onBlockEnd?.(block!, rows);
+    block = undefined;
+    blockIndex++;
+  };
+
+  /** Consumes data-mode bytes from buf[offset..]; returns where text mode resumes, or -1 if the chunk is used up. */
+  const consumeData = async (buf: Buffer, offset: number): Promise<number> => {
+    const expectedTabs = block!.columns.length - 1;
+    let i = offset;
+    let sliceStart = offset;
+    while (i < buf.length) {
+      if (rowStart) {
+        if (buf.length - i < 3 && buf[i] === BACKSLASH) {
+          // Possibly the end marker, split across chunks: hand what we have and carry the rest.
+          if (i > sliceStart) await handlers.onData?.(buf.subarray(sliceStart, i));
+          carry = Buffer.from(buf.subarray(i));
+          return -1;
+        }
+        if (buf[i] === BACKSLASH && buf[i + 1] === DOT) {
+          if (buf[i + 2] !== NEWLINE) throw new FormatError(`malformed end of data (${where()})`);
+          if (i > sliceStart) await handlers.onData?.(buf.subarray(sliceStart, i));
+          await endBlock();
+          return i + 3;
+        }
+      }
+      // Scan one row (or the rest of the chunk).
+      rowStart = false;
+      for (; i < buf.length; i++) {
+        const byte = buf[i];
+        if (byte === TAB) tabs++;
+        else if (byte === NEWLINE) {
+          if (tabs !== expectedTabs) throw new FormatError(`${where()}: expected ${expectedTabs + 1} columns, found ${tabs + 1}`);
+          rows++;
+          tabs = 0;
+          rowStart = true;
+          i++;
+          break;
+        }
+      }
+    }
+    if (i > sliceStart) await handlers.onData?.(buf.subarray(sliceStart, i));
+    return -1;
+  };
+
+  /** Consumes text-mode bytes; returns where data mode starts, or -1 if the chunk is used up. */
+  const consumeText = async (buf: Buffer, offset: number): Promise<number> => {
+    let i = offset;
+    while (i < buf.length) {
+      const newline = buf.indexOf(NEWLINE, i);
+      if (newline < 0) {
+        if (buf.length - i > MAX_TEXT_LINE) throw new FormatError(`a line of SQL text is longer than ${MAX_TEXT_LINE} bytes (${where()})`);
+        carry = Buffer.from(buf.subarray(i));
+        return -1;
+      }
+      const line = buf.toString("utf8", i, newline);
+      i = newline + 1;
+      if (line.startsWith("COPY ")) {
+        await startBlock(line);
+        return i;
+      }
+      textBuffer += `${line}\n`;
+      if (textBuffer.length > 4 * MAX_TEXT_LINE) throw new FormatError(`too much SQL text between data blocks (${where()})`);
+    }
+    return -1;
+  };
+
+  const source: Readable = createReadStream(path, { start: HEADER_UNIT_BYTES[compression], highWaterMark: 1024 * 1024 });
+  const inflate = decompressor(compression);
+  const stream: AsyncIterable<Buffer> = inflate ? (source.pipe(inflate) as unknown as AsyncIterable<Buffer>) : source;
+  source.on("error", (error) => (inflate as unknown as Readable | undefined)?.destroy(error));
+  try {
+    for await (const chunk of stream) {
+      dataBytes += chunk.length;
+      if (header.data_bytes && dataBytes > header.data_bytes) {
+        throw new FormatError(`the file inflates beyond the ${header.data_bytes} bytes its header declares`);
+      }
+      const buf = carry ? Buffer.concat([carry, chunk]) : chunk;
+      carry = undefined;
+      let offset = 0;
+      while (offset >= 0 && offset < buf.length) {
+        offset = block ? await consumeData(buf, offset) : await consumeText(buf, offset);
+      }
+    }
+  } catch (error) {
+    (inflate as unknown as Readable | undefined)?.destroy();
+    source.destroy();
+    if (error instanceof FormatError) throw error;
+    const code = (error as NodeJS.ErrnoException).code ?? "";
+    if (/^Z_|ZSTD|ERR_ZLIB|ERR_ZSTD/.test(code) || /incorrect header|invalid|unexpected end|zstd|corrupt/i.test((error as Error).message)) {
+      throw new FormatError(`the compressed data is damaged (${(error as Error).message})`);
+    }
+    throw error;
+  }
+
+  if (block) throw new FormatError(`the file ends inside the data of table ${block.table.name} (truncated)`);
+  if (carry) textBuffer += carry.toString("utf8");
+  if (blockIndex !== expectedOrder.length) throw new FormatError(`the file ends after ${blockIndex} of ${expectedOrder.length} tables (truncated)`);
+  if (!textBuffer.endsWith(TRAILER)) throw new FormatError("the file does not end with the netraven-db trailer (truncated or appended to)");
+  if (exact && textBuffer !== exact.epilogue + TRAILER) throw new FormatError("the SQL after the data is not what netraven-db writes");
+  if (header.data_bytes && dataBytes !== header.data_bytes) throw new FormatError(`the file holds ${dataBytes} bytes of SQL, the header says ${header.data_bytes}`);
+  return { header, compression, tables: counts, dataBytes };
+}
