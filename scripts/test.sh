@@ -13,7 +13,7 @@ npm run --silent "$build_target" || { echo "build failed"; echo "0 passed, 1 fai
 
 mkdir -p .tmp
 rm -f .tmp/junit-*.xml
-bun test --reporter=junit --reporter-outfile=.tmp/junit-bun.xml "$@"
+bun test --timeout 120000 --reporter=junit --reporter-outfile=.tmp/junit-bun.xml "$@"
 reports=(.tmp/junit-bun.xml)
 if [ "$#" -eq 0 ] && [ -d tests/deno ]; then
   deno test -A --no-check --reporter=junit --junit-path=.tmp/junit-deno.xml tests/deno

@@ -2,6 +2,11 @@
 -- Our own session sets no search_path, so current_schemas() is what the app's next connection will see; the
 -- explicit settings (ALTER DATABASE / ALTER ROLE ... SET search_path) say whether that is persistent or an accident
 -- of the role being named like the schema.
+with version_table as (
+  -- By OID, not by name: resolving "schema.table" needs USAGE on the schema, which a read-only role may lack.
+  select c.oid, c.relnamespace from pg_class c join pg_namespace n on n.oid = c.relnamespace
+  where n.nspname = $1 and c.relname = 'netraven_db_version' and c.relkind in ('r', 'p')
+)
 select
   coalesce((select json_agg(json_build_object('name', e.extname, 'schema', n.nspname, 'version', e.extversion) order by e.extname)
             from pg_extension e join pg_namespace n on n.oid = e.extnamespace), '[]'::json) as extensions,
@@ -13,7 +18,8 @@ select
             where rs.setdatabase in (0, (select oid from pg_database where datname = current_database()))
               and rs.setrole in (0, (select oid from pg_roles where rolname = current_user))
               and s like 'search_path=%'), '[]'::json) as search_path_settings,
-  to_regclass(quote_ident($1) || '.netraven_db_version') is not null as has_version_table,
+  exists (select 1 from version_table) as has_version_table,
+  coalesce((select has_schema_privilege(v.relnamespace, 'usage') and has_table_privilege(v.oid, 'select') from version_table v), false) as can_read_version,
   (select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace
     where n.nspname = $1 and c.relkind in ('r', 'p') and c.relname = any($2::text[]))::int as tables_present,
   (select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace

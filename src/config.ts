@@ -118,8 +118,11 @@ const PG_ENV: Record<keyof ConnInfo, string> = {
   application_name: "PGAPPNAME",
 };
 
+/** ConnectionSchema field → libpq keyword, to name the PG* variable behind a bad value. */
+const FIELD_KEY = { host: "host", port: "port", user: "user", database: "dbname", sslmode: "sslmode", connectTimeoutSeconds: "connect_timeout" } as const;
+
 const ConnectionSchema = z.object({
-  host: z.string().min(1, "host must not be empty"),
+  host: z.string().min(1, "host must not be empty").refine((h) => !h.includes(","), "multiple hosts are not supported; give one host"),
   port: z.coerce
     .number({ message: "port must be a number" })
     .refine((n) => Number.isInteger(n) && n >= 1 && n <= 65535, "port must be a whole number between 1 and 65535"),
@@ -161,7 +164,7 @@ export function resolveConnection(flags: { url?: unknown }, env: Env): Connectio
   if (chosen) {
     source = chosen[0];
     info = parseConnectionString(chosen[1]!, source);
-    passwordOnCommandLine = source === "--url" && info.password !== undefined;
+    passwordOnCommandLine = source === "--url" && Boolean(info.password);
   }
 
   const fromEnv = (key: keyof ConnInfo): string | undefined => (key === "password" ? readEnvOrFile(env, "PGPASSWORD") : readEnvOrFile(env, PG_ENV[key]));
@@ -181,7 +184,12 @@ export function resolveConnection(flags: { url?: unknown }, env: Env): Connectio
     connectTimeoutSeconds: pick("connect_timeout") ?? "10",
   };
   const parsed = ConnectionSchema.safeParse(candidate);
-  if (!parsed.success) throw Errors.config(`connection settings (${source})`, issueText(parsed.error));
+  if (!parsed.success) {
+    // Name the variable when the bad value came from one (a URL without a port plus PGPORT=abc is PGPORT's fault).
+    const key = FIELD_KEY[String(parsed.error.issues[0]?.path[0]) as keyof typeof FIELD_KEY];
+    const fromVariable = key !== undefined && info[key] === undefined && fromEnv(key) !== undefined;
+    throw Errors.config(fromVariable ? PG_ENV[key] : `connection settings (${source})`, issueText(parsed.error));
+  }
 
   const settings: ConnectionSettings = {
     ...parsed.data,
@@ -193,7 +201,8 @@ export function resolveConnection(flags: { url?: unknown }, env: Env): Connectio
     source,
     passwordOnCommandLine,
   };
-  if (settings.password === undefined) settings.password = lookupPgpass(settings, env);
+  // libpq treats an empty password as none given and looks in the password file.
+  if (!settings.password) settings.password = lookupPgpass(settings, env) ?? settings.password;
   registerSecret(settings.password);
   if (isUrl(chosen?.[1] ?? "") && info.password !== undefined) registerSecret(encodeURIComponent(info.password));
   return settings;
@@ -210,9 +219,10 @@ export function lookupPgpass(settings: Pick<ConnectionSettings, "host" | "port" 
   } catch {
     return undefined;
   }
-  // libpq matches unix-socket connections against "localhost".
-  const host = settings.host.startsWith("/") ? "localhost" : settings.host;
-  const wanted = [host, String(settings.port), settings.database, settings.user];
+  // libpq matches a unix-socket connection to its default socket directory against "localhost", any other socket
+  // directory by its path; which directory is the default depends on the build, so a socket path matches both.
+  const socket = settings.host.startsWith("/");
+  const wanted = [settings.host, String(settings.port), settings.database, settings.user];
   for (const line of text.split(/\r?\n/)) {
     if (line.trim() === "" || line.startsWith("#")) continue;
     const fields: string[] = [];
@@ -227,7 +237,8 @@ export function lookupPgpass(settings: Pick<ConnectionSettings, "host" | "port" 
     }
     fields.push(current);
     if (fields.length !== 5) continue;
-    if (wanted.every((value, index) => fields[index] === "*" || fields[index] === value)) return fields[4];
+    const matches = (value: string, index: number) => fields[index] === "*" || fields[index] === value || (index === 0 && socket && fields[0] === "localhost");
+    if (wanted.every(matches)) return fields[4];
   }
   return undefined;
 }

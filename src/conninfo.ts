@@ -32,6 +32,8 @@ function setKeyword(info: ConnInfo, key: string, value: string, source: string):
   if (!KEYWORDS.has(normalized as keyof ConnInfo)) {
     throw Errors.config(source, `unknown connection parameter "${key}" (supported: ${[...KEYWORDS].join(", ")})`);
   }
+  // libpq reads `host=a,b` (keyword form or `?host=` in a URL) as a host list, just like `a,b` in the URL authority.
+  if (normalized === "host" && value.includes(",")) throw Errors.config(source, "multiple hosts are not supported; give one host");
   info[normalized as keyof ConnInfo] = value;
 }
 

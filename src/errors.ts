@@ -69,7 +69,9 @@ export class NetravenError extends Error {
 }
 
 export function isNetravenError(error: unknown): error is NetravenError {
-  return error instanceof Error && (error as { name?: string }).name === "NetravenError" && "code" in error;
+  if (!(error instanceof Error) || (error as { name?: string }).name !== "NetravenError") return false;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" && Object.hasOwn(EXIT_STATUS, code);
 }
 
 /** One factory per code keeps messages consistent at every call site. */
@@ -85,7 +87,9 @@ export const Errors = {
 
 /** Any error → the exit status for a command. Checkers (validate, verify) collapse failures to 2 ("could not check"). */
 export function exitStatusFor(error: unknown, contract: "default" | "checker" = "default"): ExitStatus {
-  const status = isNetravenError(error) ? error.exitStatus : EXIT.ERROR;
+  // From the code, not the `exitStatus` getter: an error that carries only the name and code (not built by this
+  // module's class) passes isNetravenError but has no getter.
+  const status = isNetravenError(error) ? EXIT_STATUS[error.code] : EXIT.ERROR;
   if (contract === "checker" && status !== EXIT.USAGE && status !== EXIT.FINDING) return EXIT.ERROR;
   return status;
 }

@@ -8,7 +8,8 @@ export function registerSecret(value: string | undefined): void {
   if (value && value.length >= 3) secrets.add(value);
 }
 
-const URL_PASSWORD = /(postgres(?:ql)?:\/\/[^:/?#@\s]*:)[^@\s]*@/gi;
+// The password runs to the last `@` of the authority, as conninfo.ts parses it (`u:p@ss@host` has password `p@ss`).
+const URL_PASSWORD = /(postgres(?:ql)?:\/\/[^:/?#@\s]*:)[^@\s]*(?:@[^@\s/?#]*)*@/gi;
 const KEYWORD_PASSWORD = /(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)/gi;
 
 export function redactUrl(text: string): string {
@@ -17,10 +18,12 @@ export function redactUrl(text: string): string {
 
 export function scrub(text: string): string {
   let result = redactUrl(text);
-  for (const secret of secrets) {
-    if (result.includes(secret)) result = result.split(secret).join("****");
-    const encoded = encodeURIComponent(secret);
-    if (encoded !== secret && result.includes(encoded)) result = result.split(encoded).join("****");
+  // Longest first: when one secret contains another, masking the shorter one first would leave the rest visible.
+  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
+    // As written, URL-encoded, and as it appears inside a JSON string (printJson scrubs serialised text).
+    for (const form of new Set([secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)])) {
+      if (result.includes(form)) result = result.split(form).join("****");
+    }
   }
   return result;
 }

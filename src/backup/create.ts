@@ -215,6 +215,8 @@ export async function createBackup(connection: Connection, options: BackupOption
 
   let out: WriteStream | undefined;
   let zip: Writable | undefined;
+  // A write failure (disk full) is the real cause; the database then only reports a COPY cut short.
+  let outputFailure: NetravenError | undefined;
   try {
     try {
       out = createWriteStream(temp, { flags: "wx", mode: 0o600, highWaterMark: 1024 * 1024 });
@@ -225,7 +227,12 @@ export async function createBackup(connection: Connection, options: BackupOption
     } catch (error) {
       throw fileError(error, "cannot create", temp);
     }
-    const outError = new Promise<never>((_, reject) => out!.on("error", (error) => reject(fileError(error, "cannot write", temp))));
+    const outError = new Promise<never>((_, reject) =>
+      out!.on("error", (error) => {
+        outputFailure = fileError(error, "cannot write", temp);
+        reject(outputFailure);
+      }),
+    );
     outError.catch(() => undefined);
     if (!out.write(encodeHeaderUnit(renderHeader(header), options.compression))) await waitForDrain(out);
     zip = compressor(options.compression, options.level);
@@ -327,6 +334,11 @@ export async function createBackup(connection: Connection, options: BackupOption
     zip?.destroy();
     out?.destroy();
     await rm(temp, { force: true }).catch(() => undefined);
+    if (outputFailure) {
+      // The COPY is still streaming on the connection: drop it rather than wait for the rest of the table.
+      await connection.sql.end({ timeout: 0 }).catch(() => undefined);
+      throw outputFailure;
+    }
     throw error;
   } finally {
     process.off("SIGINT", onSignal);

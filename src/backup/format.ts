@@ -97,17 +97,19 @@ export function parseHeader(block: Buffer): BackupHeader {
       return undefined;
     }
   };
+  // Digits only: Number("") is 0 and Number("1e3") is 1000, so a damaged `data_bytes:` would read as 0 ("unknown").
+  const whole = (value: string | undefined) => (value !== undefined && /^\d+$/.test(value) ? Number(value) : Number.NaN);
   const parsed = HeaderSchema.safeParse({
-    format_version: Number(fields.format_version),
+    format_version: whole(fields.format_version),
     tool_version: fields.tool_version,
-    schema_version: Number(fields.schema_version),
+    schema_version: whole(fields.schema_version),
     server_version: fields.server_version,
     database: jsonString(fields.database),
     schema: jsonString(fields.schema),
     compression: fields.compression,
     started_at: fields.started_at,
     finished_at: fields.finished_at === "-" ? null : fields.finished_at,
-    data_bytes: Number(fields.data_bytes),
+    data_bytes: whole(fields.data_bytes),
     tables,
     complete: fields.complete === "yes",
   });

@@ -50,8 +50,10 @@ export function parseBackupFileName(name: string): { prefix: string; at: Date } 
   const match = name.match(NAME);
   if (!match) return undefined;
   const [, prefix, day, time] = match;
-  const at = new Date(`${day!.slice(0, 4)}-${day!.slice(4, 6)}-${day!.slice(6, 8)}T${time!.slice(0, 2)}:${time!.slice(2, 4)}:${time!.slice(4, 6)}Z`);
-  return Number.isNaN(at.getTime()) ? undefined : { prefix: prefix!, at };
+  const iso = `${day!.slice(0, 4)}-${day!.slice(4, 6)}-${day!.slice(6, 8)}T${time!.slice(0, 2)}:${time!.slice(2, 4)}:${time!.slice(4, 6)}`;
+  const at = new Date(`${iso}Z`);
+  // Date rolls impossible stamps over (Feb 30 becomes Mar 2, 24:00 the next day): only a stamp that reads back is one.
+  return Number.isNaN(at.getTime()) || at.toISOString().slice(0, 19) !== iso ? undefined : { prefix: prefix!, at };
 }
 
 export async function readManifest(file: string): Promise<Manifest | undefined> {

@@ -58,8 +58,8 @@ function decompressor(compression: Compression): NodeJS.ReadWriteStream | undefi
 export async function readHeader(path: string): Promise<{ header: BackupHeader; compression: Compression }> {
   const file = await open(path, "r");
   try {
-    const start = Buffer.alloc(8);
-    const { bytesRead } = await file.read(start, 0, 8, 0);
+    const start = Buffer.alloc(64);
+    const { bytesRead } = await file.read(start, 0, start.length, 0);
     const compression = detectCompression(start.subarray(0, bytesRead));
     if (!compression) throw new FormatError("not a netraven-db backup (unknown file type)");
     const unit = Buffer.alloc(HEADER_UNIT_BYTES[compression]);

@@ -158,7 +158,7 @@ async function ensureCurrent(tx: TransactionSql, options: InitOptions, database:
   }
 
   // Existing tables: compare catalogs first, and change nothing unless every difference is safe to repair.
-  const validation = await validateWithin(tx, schema);
+  const validation = await validateWithin(tx, schema, { expectedVersion: latest });
   const problems = validation.drifts.filter((d) => d.severity === "error" || REPAIRABLE.has(d.kind));
   const refused = problems.filter((d) => !REPAIRABLE.has(d.kind));
   if (refused.length > 0) {

@@ -123,6 +123,8 @@ export function diffSchema(expected: SchemaModel, actual: SchemaModel, expectedD
   const actualHasVersionTable = actual.tables.includes(versionTable);
   if (!actualHasVersionTable) {
     add("VERSION_TABLE_MISSING", `table ${versionTable}`, "present (run netraven-db init to adopt this database)", "missing", "warning");
+  } else if (!actualDb.facts.canReadVersion) {
+    add("VERSION_UNREADABLE", "schema version", "readable (USAGE on the schema, SELECT on netraven_db_version)", "no privilege to read it", "warning");
   } else if (actualDb.schemaVersion === null) {
     add("VERSION_MISSING", "schema version", `${expectedDb.schemaVersion} (run netraven-db init)`, "none recorded", "warning");
   } else if (actualDb.schemaVersion !== expectedDb.schemaVersion) {

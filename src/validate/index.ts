@@ -20,20 +20,26 @@ export interface ValidationResult {
 const EMPTY: SchemaModel = { tables: [], columns: [], constraints: [], indexes: [] };
 const ROLLBACK = Symbol("rollback");
 
-async function collectDrift(sql: Queryable, schema: string, options: DiffOptions): Promise<ValidationResult> {
+export interface ValidateOptions extends DiffOptions {
+  /** The version the definitions stand for; init passes the latest of its migration list. */
+  expectedVersion?: number;
+}
+
+async function collectDrift(sql: Queryable, schema: string, options: ValidateOptions): Promise<ValidationResult> {
+  const expectedVersion = options.expectedVersion ?? SCHEMA_VERSION;
   const facts = await inspectDatabase(sql, schema);
   const actual = facts.schemaExists ? await inspectSchema(sql, schema) : EMPTY;
-  const schemaVersion = facts.hasVersionTable ? await readSchemaVersion(sql, schema) : null;
+  const schemaVersion = facts.hasVersionTable && facts.canReadVersion ? await readSchemaVersion(sql, schema) : null;
   const tempSchema = await materializeDefinitions(sql, allTables);
   const expected = await inspectSchema(sql, tempSchema);
   const drifts = diffSchema(
     expected,
     actual,
-    { schema, extensions: EXTENSIONS, schemaVersion: SCHEMA_VERSION, versionTable: versionTable.name },
+    { schema, extensions: EXTENSIONS, schemaVersion: expectedVersion, versionTable: versionTable.name },
     { facts, schemaVersion },
     options,
   );
-  return { ok: !hasErrors(drifts), schema, tablesChecked: allTables.length - 1, schemaVersion, expectedSchemaVersion: SCHEMA_VERSION, drifts };
+  return { ok: !hasErrors(drifts), schema, tablesChecked: allTables.length - 1, schemaVersion, expectedSchemaVersion: expectedVersion, drifts };
 }
 
 /** Read-only check on its own connection; the transaction is always rolled back. */
@@ -54,7 +60,7 @@ export async function validateDatabase(sql: Sql, schema: string, options: DiffOp
 }
 
 /** The same check inside a caller's transaction (init's adoption path), undone with a savepoint. */
-export async function validateWithin(tx: TransactionSql, schema: string, options: DiffOptions = {}): Promise<ValidationResult> {
+export async function validateWithin(tx: TransactionSql, schema: string, options: ValidateOptions = {}): Promise<ValidationResult> {
   let result: ValidationResult | undefined;
   try {
     await tx.savepoint(async (sp) => {

@@ -65,6 +65,8 @@ export interface DatabaseFacts {
   /** Explicit persistent search_path settings that apply to this role in this database. */
   searchPathSettings: Array<{ database: boolean; role: boolean; value: string }>;
   hasVersionTable: boolean;
+  /** A read-only role may see the version table in the catalog but lack SELECT on it. */
+  canReadVersion: boolean;
   tablesPresent: number;
   indexesPresent: number;
 }
@@ -83,6 +85,7 @@ export async function inspectDatabase(sql: Queryable, schema: string): Promise<D
       search_path: string;
       search_path_settings: DatabaseFacts["searchPathSettings"];
       has_version_table: boolean;
+      can_read_version: boolean;
       tables_present: number;
       indexes_present: number;
     }>
@@ -94,6 +97,7 @@ export async function inspectDatabase(sql: Queryable, schema: string): Promise<D
     searchPath: row!.search_path,
     searchPathSettings: row!.search_path_settings,
     hasVersionTable: row!.has_version_table,
+    canReadVersion: row!.can_read_version,
     tablesPresent: row!.tables_present,
     indexesPresent: row!.indexes_present,
   };
