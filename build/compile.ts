@@ -61,9 +61,11 @@ export function smokeTest(binary: string): string {
   return result.stdout.trim();
 }
 
-function canRun(variant: Variant): boolean {
+function canRun(variant: Variant, binary: string): boolean {
   if (arch() !== "x64") return variant === "linux-arm64";
-  if (variant.endsWith("-musl")) return spawnSync("sh", ["-c", "test -e /lib/ld-musl-x86_64.so.1"]).status === 0 && variant === "linux-x64-musl";
+  // The musl build needs the musl loader AND a libstdc++ built for musl. Debian's `musl` package (which .ci/run
+  // installs) has only the loader, so ask the loader whether every library resolves instead of testing it exists.
+  if (variant.endsWith("-musl")) return variant === "linux-x64-musl" && spawnSync("/lib/ld-musl-x86_64.so.1", ["--list", binary], { stdio: "ignore" }).status === 0;
   return variant === "linux-x64" || variant === "linux-x64-baseline";
 }
 
@@ -81,7 +83,7 @@ if (!all) {
   for (const variant of Object.keys(TARGETS) as Variant[]) {
     const out = join(dist, `netraven-db-${variant}`);
     build(variant, out, revision);
-    if (canRun(variant)) console.log(`  smoke: ${smokeTest(out)}`);
+    if (canRun(variant, out)) console.log(`  smoke: ${smokeTest(out)}`);
     else console.log(`  smoke: skipped (cannot execute ${variant} on this machine)`);
     sums.push(`${createHash("sha256").update(readFileSync(out)).digest("hex")}  netraven-db-${variant}`);
   }
