@@ -36,8 +36,8 @@ describe("exit statuses", () => {
     expect(ALL_CODES.sort()).toEqual((Object.keys(EXPECTED) as ErrorCode[]).sort());
     for (const code of ALL_CODES) {
       const error = new NetravenError(code, "x");
-      expect({ code, status: error.exitStatus }).toEqual({ code, status: EXPECTED[code] });
-      expect({ code, status: exitStatusFor(error) }).toEqual({ code, status: EXPECTED[code] });
+      expect({ code, status: error.exitStatus as number }).toEqual({ code, status: EXPECTED[code] });
+      expect({ code, status: exitStatusFor(error) as number }).toEqual({ code, status: EXPECTED[code] });
     }
   });
 
