@@ -42,8 +42,11 @@ function rejectUnknownFlags(rawArgs: string[], args: ArgsDef, command: string): 
   }
 }
 
-async function usage(command?: CommandDef<any>): Promise<string> {
-  const text = command ? await renderUsage(command, root as CommandDef) : await renderUsage(root as CommandDef);
+async function usage(command: CommandDef<any> | undefined, stream: NodeJS.WriteStream): Promise<string> {
+  let text = command ? await renderUsage(command, root as CommandDef) : await renderUsage(root as CommandDef);
+  // citty pads every column to the widest line and colours regardless of where the text goes.
+  text = text.replace(/[ \t]+$/gm, "");
+  if (!stream.isTTY || process.env.NO_COLOR) text = text.replace(/\u001B\[[0-9;]*m/g, "");
   return `${text}\n\n${EXIT_CODES_HELP}\n`;
 }
 
@@ -54,8 +57,8 @@ export async function main(argv: string[]): Promise<ExitStatus> {
     return EXIT.OK;
   }
   if (first === undefined || first === "--help" || first === "-h" || first === "help") {
-    const text = await usage();
-    (first === undefined ? process.stderr : process.stdout).write(text);
+    const stream = first === undefined ? process.stderr : process.stdout;
+    stream.write(await usage(undefined, stream));
     return first === undefined ? EXIT.USAGE : EXIT.OK;
   }
   if (!isCommandName(first)) {
@@ -64,7 +67,7 @@ export async function main(argv: string[]): Promise<ExitStatus> {
   }
   const command = await commands[first]();
   if (rest.includes("--help") || rest.includes("-h")) {
-    process.stdout.write(await usage(command));
+    process.stdout.write(await usage(command, process.stdout));
     return EXIT.OK;
   }
   const json = rest.includes("--json");

@@ -21,8 +21,7 @@ export function resolveDir(flag: unknown, env: NodeJS.ProcessEnv): string {
 export default defineCommand({
   meta: {
     name: "backup",
-    description:
-      "Write one consistent, compressed, checksummed backup of the schema (plain SQL with COPY data: `gunzip -c FILE | psql` restores it too) plus FILE.json, then apply retention to this tool's own backups.",
+    description: "Write a consistent, compressed, checksummed backup (plain SQL, psql-restorable) and apply retention",
   },
   args: {
     ...connectionArgs,

@@ -31,8 +31,7 @@ function summary(result: InitResult, database: string): string {
 export default defineCommand({
   meta: {
     name: "init",
-    description:
-      "Create or update the NetRaven schema: wait for the server, take the schema lock, bootstrap extensions/schema/search_path, create missing tables and indexes, seed default rows, record the version. Safe to run on every container start: an up-to-date database is left untouched.",
+    description: "Create or update the NetRaven schema; safe on every container start (an up-to-date database is left untouched)",
   },
   args: {
     ...connectionArgs,

@@ -12,7 +12,7 @@ const STATUS = { verified: "verified", checksummed: "checksum", "no-manifest": "
 export default defineCommand({
   meta: {
     name: "list",
-    description: "List the backups in a directory, newest first: name, time (UTC), size, schema version, rows, and whether verify has passed (from the manifests; nothing is decompressed).",
+    description: "List the backups in a directory, newest first",
   },
   args: { ...dirArg, ...outputArgs },
   async run({ args }) {

@@ -49,8 +49,7 @@ async function connectTarget(args: Record<string, unknown>, env: NodeJS.ProcessE
 export default defineCommand({
   meta: {
     name: "restore",
-    description:
-      "Restore a backup: check the file first (checksum or full parse), ask before replacing data (--yes for scripts), load it in ONE transaction (a failure leaves the old data untouched), then validate and compare row counts.",
+    description: "Restore a backup in one transaction after checking it; asks before replacing data",
   },
   args: {
     file: { type: "positional", description: "Backup file (.sql.gz, .sql.zst or .sql)", required: true },

@@ -10,8 +10,7 @@ import { runBody, withConnection } from "./_run.ts";
 export default defineCommand({
   meta: {
     name: "validate",
-    description:
-      "Compare the live database with the definitions (extensions, schema, search_path, tables, columns, keys, indexes, version) and report every difference. Read-only; needs only catalog access and the TEMP privilege. Exit 0 no drift, 1 drift found, 2 could not check.",
+    description: "Compare the live database with the definitions and report every difference (read-only)",
   },
   args: {
     ...connectionArgs,

@@ -12,8 +12,7 @@ import { runBody, withConnection } from "./_run.ts";
 export default defineCommand({
   meta: {
     name: "verify",
-    description:
-      "Check a backup without a database: SHA-256 against FILE.json, then every byte parsed (header, SQL, each COPY block, row counts). With --db, also restore it into a scratch schema on the server, compare with the definitions, and roll back. Exit 0 good, 1 bad file, 2 cannot read or check.",
+    description: "Check a backup file: checksum, then every byte parsed; --db also trial-restores it",
   },
   args: {
     file: { type: "positional", description: "Backup file (.sql.gz, .sql.zst or .sql)", required: true },
