@@ -12,19 +12,40 @@ export function partialPath(finalPath: string): string {
   return join(dirname(finalPath), `.${basename(finalPath)}${PARTIAL_MARK}${process.pid}`);
 }
 
-export function fileError(error: unknown, doing: string, path: string): NetravenError {
+/** The reason an fs call failed, in words. */
+export function describeFsError(error: unknown): string {
   const code = (error as NodeJS.ErrnoException)?.code;
-  const reason =
-    code === "ENOSPC" ? "the disk is full"
+  return code === "ENOSPC" ? "the disk is full"
     : code === "EACCES" || code === "EPERM" ? "permission denied"
     : code === "ENOENT" ? "no such file or directory"
     : code === "EROFS" ? "the file system is read-only"
     : code === "EDQUOT" ? "the disk quota is exceeded"
     : code === "EISDIR" ? "it is a directory"
-    : code === "ENOTDIR" ? "a part of the path is not a directory"
+    : code === "ENOTDIR" ? "not a directory (or a part of the path is not one)"
+    : code === "EINVAL" ? "not a regular file"
     : (error as Error)?.message ?? String(error);
+}
+
+export function fileError(error: unknown, doing: string, path: string): NetravenError {
   const writing = /writ|creat|renam|remov|delet/i.test(doing);
-  return new NetravenError(writing ? "FILE_UNWRITABLE" : "FILE_UNREADABLE", `${doing} ${path}: ${reason}`, { cause: error });
+  return new NetravenError(writing ? "FILE_UNWRITABLE" : "FILE_UNREADABLE", `${doing} ${path}: ${describeFsError(error)}`, { cause: error });
+}
+
+/**
+ * Paths given on the command line are checked before any work starts; a wrong one is bad input (the usage exit
+ * status), unlike a disk that fills up half-way. `setting` names the flag or argument in the message.
+ */
+export async function requirePath(path: string, kind: "file" | "directory" | "writable directory", setting: string): Promise<void> {
+  try {
+    if (kind === "writable directory") return await ensureWritableDirectory(path, true);
+    const info = await stat(path);
+    if (kind === "file" && !info.isFile()) throw Object.assign(new Error("not a regular file"), { code: info.isDirectory() ? "EISDIR" : "EINVAL" });
+    if (kind === "directory" && !info.isDirectory()) throw Object.assign(new Error("not a directory"), { code: "ENOTDIR" });
+    await access(path, constants.R_OK);
+  } catch (error) {
+    const cause = (error as NetravenError).cause ?? error;
+    throw new NetravenError("USAGE", `${setting} ${path}: ${kind === "writable directory" ? "cannot write backups there: " : ""}${describeFsError(cause)}`);
+  }
 }
 
 export async function ensureWritableDirectory(dir: string, create: boolean): Promise<void> {

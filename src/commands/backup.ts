@@ -6,6 +6,7 @@ import { COMPRESSIONS, type Compression } from "../backup/format.ts";
 import { applyRetention, removeStalePartials } from "../backup/retention.ts";
 import { resolveSchemaName, resolveSetting, Schemas } from "../config.ts";
 import { EXIT } from "../errors.ts";
+import { requirePath } from "../files.ts";
 import { log, printJson } from "../log.ts";
 import { connectionArgs, outputArgs } from "./_args.ts";
 import { runBody, withConnection } from "./_run.ts";
@@ -45,6 +46,7 @@ export default defineCommand({
       const keepDays = resolveSetting("keep-days", args["keep-days"], env, 7, Schemas.nonNegativeInt("a whole number of days (0 = keep forever)"));
       const keep = resolveSetting("keep", args.keep, env, 0, Schemas.nonNegativeInt("a whole number of backups (0 = no limit)"));
 
+      await requirePath(dir, "writable directory", "--dir");
       const { path, manifest } = await withConnection(args, env, (connection) =>
         createBackup(connection, { dir, schema, compression, level, prefix, progress: Boolean(process.stderr.isTTY) && !args.quiet && !args.json }),
       );

@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { formatBytes } from "../backup/create.ts";
 import { listBackups } from "../backup/list.ts";
 import { EXIT } from "../errors.ts";
+import { requirePath } from "../files.ts";
 import { printJson, printResult } from "../log.ts";
 import { outputArgs } from "./_args.ts";
 import { dirArg, resolveDir } from "./backup.ts";
@@ -18,6 +19,7 @@ export default defineCommand({
   async run({ args }) {
     return runBody(args, "default", async () => {
       const dir = resolveDir(args.dir, process.env);
+      await requirePath(dir, "directory", "--dir");
       const backups = await listBackups(dir);
       if (args.json) {
         printJson({

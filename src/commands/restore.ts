@@ -5,6 +5,7 @@ import { preflight, restoreBackup, type RestorePlan } from "../backup/restore.ts
 import { resolveConnection, resolveSchemaName, resolveSetting, Schemas } from "../config.ts";
 import { quoteIdent } from "../quote.ts";
 import { EXIT, isNetravenError, NetravenError } from "../errors.ts";
+import { requirePath } from "../files.ts";
 import { log, printJson, printResult } from "../log.ts";
 import { renderDriftText } from "../validate/report.ts";
 import { connectionArgs, lockArgs, outputArgs } from "./_args.ts";
@@ -65,6 +66,7 @@ export default defineCommand({
       const file = String(args.file);
       resolveConnection(args, env); // settings errors before the (slower) file check
       const lockTimeout = resolveSetting("lock-timeout", args["lock-timeout"], env, 60, Schemas.seconds());
+      await requirePath(file, "file", "FILE");
       const header = await preflight(file);
       // Without --schema/NETRAVEN_DB_SCHEMA the data goes back where it came from.
       const schema = resolveSchemaName(args.schema, env, header.schema);

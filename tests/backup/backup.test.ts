@@ -179,10 +179,12 @@ describe("bad files are refused before anything changes", () => {
     expect(await tableChecksums(target.sql)).toEqual(before);
   });
 
-  test("a missing file is 'cannot read' (verify exit 2, restore exit 8)", async () => {
+  test("a missing file: verify cannot read it (exit 2); for restore it is bad input (exit 3)", async () => {
     expect((await runBinary(["verify", "/nonexistent/x.sql.gz"], {})).status).toBe(2);
     const db = await createTestDatabase();
-    expect((await runBinary(["restore", "/nonexistent/x.sql.gz", "--yes"], { env: db.env })).status).toBe(8);
+    const restore = await runBinary(["restore", "/nonexistent/x.sql.gz", "--yes"], { env: db.env });
+    expect(restore.status).toBe(3);
+    expect(restore.stderr).toContain("FILE /nonexistent/x.sql.gz: no such file or directory");
   });
 });
 
@@ -260,8 +262,8 @@ describe("retention and failures", () => {
     // Not a directory.
     writeFileSync(join(dir, "file"), "x");
     const notDir = await runBinary(["backup", "--dir", join(dir, "file", "sub")], { env: db.env });
-    expect(notDir.status).toBe(8);
-    expect(notDir.stderr).toContain("cannot write backups to");
+    expect(notDir.status).toBe(3); // a wrong path on the command line is bad input, found before any work
+    expect(notDir.stderr).toContain("--dir");
     // Disk full: a 64 KiB tmpfs cannot hold the backup.
     const small = join(dir, "small");
     mkdirSync(small);
