@@ -25,7 +25,8 @@ export const COMPRESSIONS: readonly Compression[] = ["gzip", "zstd", "none"];
 
 export const EXTENSION_OF: Record<Compression, string> = { gzip: ".sql.gz", zstd: ".sql.zst", none: ".sql" };
 
-const TableCount = z.object({ name: z.string().regex(/^[a-z_][a-z0-9_]*$/), rows: z.number().int().nonnegative() });
+// Each table's COPY data is hashed, so a changed byte is found even in a file that has lost its manifest.
+const TableCount = z.object({ name: z.string().regex(/^[a-z_][a-z0-9_]*$/), rows: z.number().int().nonnegative(), sha256: z.string().regex(/^[0-9a-f]{64}$/) });
 
 export const HeaderSchema = z.object({
   format_version: z.literal(FORMAT_VERSION, { message: `unsupported format version (this netraven-db reads version ${FORMAT_VERSION})` }),
@@ -61,7 +62,7 @@ export function renderHeader(header: BackupHeader): Buffer {
     `-- finished_at: ${header.finished_at ?? "-"}`,
     `-- data_bytes: ${header.data_bytes}`,
     `-- complete: ${header.complete ? "yes" : "no"}`,
-    ...header.tables.map((t) => `-- table: ${t.name} rows=${t.rows}`),
+    ...header.tables.map((t) => `-- table: ${t.name} rows=${t.rows} sha256=${t.sha256}`),
   ];
   const body = `${lines.join("\n")}\n`;
   const end = `${HEADER_END}\n`;
@@ -80,11 +81,11 @@ export function parseHeader(block: Buffer): BackupHeader {
   if (!text.startsWith(`${MAGIC_LINE}\n`)) throw new FormatError("not a netraven-db backup (no netraven-db header)");
   if (!text.endsWith(`${HEADER_END}\n`)) throw new FormatError("the header is damaged (no end-of-header line)");
   const fields: Record<string, string> = {};
-  const tables: Array<{ name: string; rows: number }> = [];
+  const tables: Array<{ name: string; rows: number; sha256: string }> = [];
   for (const line of text.split("\n")) {
-    const table = line.match(/^-- table: (\S+) rows=(\d+)$/);
+    const table = line.match(/^-- table: (\S+) rows=(\d+) sha256=([0-9a-f]{64})$/);
     if (table) {
-      tables.push({ name: table[1]!, rows: Number(table[2]) });
+      tables.push({ name: table[1]!, rows: Number(table[2]), sha256: table[3]! });
       continue;
     }
     const field = line.match(/^-- ([a-z_]+): (.*)$/);
@@ -118,6 +119,8 @@ export function parseHeader(block: Buffer): BackupHeader {
     throw new FormatError(`the header is damaged: ${issue.path.join(".") || "header"}: ${issue.message}`);
   }
   if (!parsed.data.complete) throw new FormatError("the backup never finished (its header was not completed)");
+  // The header is rendered deterministically: any byte that differs from its own rendering was changed.
+  if (!renderHeader(parsed.data).equals(block)) throw new FormatError("the header is damaged (it differs from what its own values render to)");
   return parsed.data;
 }
 

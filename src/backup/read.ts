@@ -1,6 +1,7 @@
 // Streams a backup file and checks everything about it: header, SQL text, every COPY block, row counts, size and
 // the trailer. verify runs it alone; restore runs it with handlers that feed each COPY block to the server. Memory
 // stays bounded: data passes through in the decompressor's chunks, and only SQL text between blocks is buffered.
+import { createHash, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
 import type { Readable } from "node:stream";
@@ -89,6 +90,7 @@ export async function readBackup(path: string, handlers: ReadHandlers = {}): Pro
   let block: BlockStart | undefined;
   let blockIndex = 0;
   let rows = 0;
+  let digest: Hash | undefined;
   let tabs = 0;
   let rowStart = true;
   let carry: Buffer | undefined;
@@ -114,6 +116,7 @@ export async function readBackup(path: string, handlers: ReadHandlers = {}): Pro
     const known = new Set(table.columns.map((c) => c.name));
     for (const column of columns) if (!known.has(column)) throw new FormatError(`table ${name} has unknown column "${column}"`);
     block = { table, columns };
+    digest = createHash("sha256");
     rows = 0;
     tabs = 0;
     rowStart = true;
@@ -123,10 +126,16 @@ export async function readBackup(path: string, handlers: ReadHandlers = {}): Pro
   const endBlock = async () => {
     const expected = header.tables[blockIndex]!;
     if (rows !== expected.rows) throw new FormatError(`table ${expected.name} has ${rows} rows, the header says ${expected.rows}`);
+    if (digest!.digest("hex") !== expected.sha256) throw new FormatError(`the data of table ${expected.name} was changed (its SHA-256 differs from the header's)`);
     counts.push({ name: expected.name, rows });
     await handlers.onBlockEnd?.(block!, rows);
     block = undefined;
     blockIndex++;
+  };
+
+  const emit = async (data: Buffer) => {
+    digest!.update(data);
+    await handlers.onData?.(data);
   };
 
   /** Consumes data-mode bytes from buf[offset..]; returns where text mode resumes, or -1 if the chunk is used up. */
@@ -138,13 +147,13 @@ export async function readBackup(path: string, handlers: ReadHandlers = {}): Pro
       if (rowStart) {
         if (buf.length - i < 3 && buf[i] === BACKSLASH) {
           // Possibly the end marker, split across chunks: hand what we have and carry the rest.
-          if (i > sliceStart) await handlers.onData?.(buf.subarray(sliceStart, i));
+          if (i > sliceStart) await emit(buf.subarray(sliceStart, i));
           carry = Buffer.from(buf.subarray(i));
           return -1;
         }
         if (buf[i] === BACKSLASH && buf[i + 1] === DOT) {
           if (buf[i + 2] !== NEWLINE) throw new FormatError(`malformed end of data (${where()})`);
-          if (i > sliceStart) await handlers.onData?.(buf.subarray(sliceStart, i));
+          if (i > sliceStart) await emit(buf.subarray(sliceStart, i));
           await endBlock();
           return i + 3;
         }
@@ -164,7 +173,7 @@ export async function readBackup(path: string, handlers: ReadHandlers = {}): Pro
         }
       }
     }
-    if (i > sliceStart) await handlers.onData?.(buf.subarray(sliceStart, i));
+    if (i > sliceStart) await emit(buf.subarray(sliceStart, i));
     return -1;
   };
 

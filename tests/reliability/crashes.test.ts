@@ -1,0 +1,175 @@
+// kill -9 at many points, and a server that dies mid-run: afterwards the database is untouched or complete, the
+// backup directory holds only complete backups, and the next run succeeds.
+import { describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type postgres from "postgres";
+import { runBinary, type RunResult } from "../harness/binary.ts";
+import { createCluster } from "../harness/cluster.ts";
+import { client, createTestDatabase } from "../harness/db.ts";
+import { fillRealisticData, tableChecksums } from "../harness/data.ts";
+
+const killAfter = (ms: number) => (pid: number) => setTimeout(() => process.kill(pid, "SIGKILL"), ms);
+
+/** The server aborts a killed client's transaction once it notices the closed socket. */
+async function waitForSessionsToEnd(sql: postgres.Sql): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const [row] = await sql`select count(*)::int as n from pg_stat_activity where application_name = 'netraven-db' and datname = current_database()`;
+    if (row!.n === 0) return;
+    await Bun.sleep(50);
+  }
+  throw new Error("netraven-db sessions still open 5 s after the client died");
+}
+
+const visibleBackups = (dir: string) => readdirSync(dir).filter((f) => !f.startsWith(".") && /\.sql(\.gz|\.zst)?$/.test(f));
+
+describe("kill -9", () => {
+  test("init killed at 20 points: the database is untouched or complete, and the next init succeeds", async () => {
+    const outcomes: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const db = await createTestDatabase();
+      const run = await runBinary(["init"], { env: db.env, onSpawn: killAfter(10 + i * 7) });
+      await waitForSessionsToEnd(db.sql);
+      const [state] = await db.sql`
+        select (select count(*)::int from information_schema.tables where table_schema = 'netraven') as tables,
+               (select count(*)::int from pg_extension where extname in ('uuid-ossp', 'pgcrypto')) as extensions,
+               (select count(*)::int from pg_db_role_setting where setdatabase = (select oid from pg_database where datname = current_database())) as settings`;
+      const untouched = state!.tables === 0 && state!.extensions === 0 && state!.settings === 0;
+      const complete = state!.tables === 14 && state!.extensions === 2 && state!.settings === 1;
+      expect({ i, untouched, complete, state }).toMatchObject({ i, untouched: !complete, complete: !untouched });
+      if (complete) expect((await runBinary(["validate"], { env: db.env })).status).toBe(0);
+      outcomes.push(run.signal === "SIGKILL" ? (complete ? "killed-after-commit" : "killed-before-commit") : "finished");
+      const next = await runBinary(["init"], { env: db.env });
+      expect(next.status).toBe(0);
+      expect((await runBinary(["validate"], { env: db.env })).status).toBe(0);
+    }
+    // The spread of kill points must actually have hit the transaction, not only before or after it.
+    expect(outcomes).toContain("killed-before-commit");
+    console.log(`init kills: ${JSON.stringify(outcomes.reduce((m, o) => ({ ...m, [o]: (m[o] ?? 0) + 1 }), {} as Record<string, number>))}`);
+  });
+
+  test("restore killed at 20 points: the target holds either the old data or the new, never a mix", async () => {
+    const source = await createTestDatabase();
+    expect((await runBinary(["init"], { env: source.env })).status).toBe(0);
+    await fillRealisticData(source.sql, { devices: 4000 });
+    const dir = mkdtempSync(join(tmpdir(), "netraven-kr-"));
+    const file = JSON.parse((await runBinary(["backup", "--dir", dir, "--json"], { env: source.env })).stdout).path as string;
+    const fresh = await tableChecksums(source.sql);
+
+    const target = await createTestDatabase();
+    expect((await runBinary(["init"], { env: target.env })).status).toBe(0);
+    await fillRealisticData(target.sql, { devices: 100 });
+    let old = await tableChecksums(target.sql);
+    const timing = await runBinary(["restore", file, "--yes", "--target-db", `${target.name}_timing`], { env: target.env });
+    expect(timing.status).toBe(0);
+
+    const outcomes: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const run = await runBinary(["restore", file, "--yes"], { env: target.env, onSpawn: killAfter(20 + Math.floor((i * timing.durationMs) / 18)) });
+      await waitForSessionsToEnd(target.sql);
+      const now = await tableChecksums(target.sql);
+      const { netraven_db_version: _a, ...nowApp } = now;
+      const { netraven_db_version: _b, ...oldApp } = old;
+      const { netraven_db_version: _c, ...freshApp } = fresh;
+      const isOld = JSON.stringify(nowApp) === JSON.stringify(oldApp);
+      const isNew = JSON.stringify(nowApp) === JSON.stringify(freshApp);
+      expect({ i, oldOrNew: isOld || isNew }).toEqual({ i, oldOrNew: true });
+      const [staging] = await target.sql`select count(*)::int as n from pg_namespace where nspname like 'nrdb_restore_%'`;
+      expect(staging!.n).toBe(0);
+      outcomes.push(run.signal === "SIGKILL" ? (isNew ? "killed-after-commit" : "killed-before-commit") : "finished");
+      if (isNew) {
+        // Put the old data back for the next round (through the tool, which is what is being tested anyway).
+        await target.sql.unsafe(`drop schema netraven cascade`);
+        expect((await runBinary(["init"], { env: target.env })).status).toBe(0);
+        await fillRealisticData(target.sql, { devices: 100 });
+        old = await tableChecksums(target.sql);
+      }
+    }
+    expect(outcomes).toContain("killed-before-commit");
+    console.log(`restore kills: ${JSON.stringify(outcomes.reduce((m, o) => ({ ...m, [o]: (m[o] ?? 0) + 1 }), {} as Record<string, number>))}`);
+  });
+
+  test("backup killed at 20 points: only complete backups are visible, list and retention ignore leftovers, the next backup cleans them", async () => {
+    const db = await createTestDatabase();
+    expect((await runBinary(["init"], { env: db.env })).status).toBe(0);
+    await fillRealisticData(db.sql, { devices: 3000 });
+    const dir = mkdtempSync(join(tmpdir(), "netraven-kb-"));
+    const timing = await runBinary(["backup", "--dir", mkdtempSync(join(tmpdir(), "netraven-kbt-"))], { env: db.env });
+    expect(timing.status).toBe(0);
+    let killed = 0;
+    for (let i = 0; i < 20; i++) {
+      const run = await runBinary(["backup", "--dir", dir, "--keep-days", "0", "--prefix", `k${i}`], { env: db.env, onSpawn: killAfter(10 + Math.floor((i * timing.durationMs) / 18)) });
+      if (run.signal === "SIGKILL") killed++;
+    }
+    expect(killed).toBeGreaterThan(5);
+    // Every backup visible under a final name is complete and intact.
+    for (const file of visibleBackups(dir)) {
+      const verify = await runBinary(["verify", join(dir, file)], {});
+      expect({ file, status: verify.status }).toEqual({ file, status: 0 });
+    }
+    const listed = JSON.parse((await runBinary(["list", "--dir", dir, "--json"], {})).stdout).backups.map((b: any) => b.file);
+    expect(listed.sort()).toEqual(visibleBackups(dir).sort());
+    const next = await runBinary(["backup", "--dir", dir, "--keep-days", "0"], { env: db.env });
+    expect(next.status).toBe(0);
+    expect(readdirSync(dir).filter((f) => f.startsWith("."))).toEqual([]);
+  });
+});
+
+describe("the server dies mid-run", () => {
+  async function clusterWithData() {
+    const cluster = await createCluster();
+    spawnSync("psql", ["-X", "-q", cluster.url(), "-c", "create database app"]);
+    const env = { DATABASE_URL: cluster.url("app") };
+    expect((await runBinary(["init"], { env })).status).toBe(0);
+    const sql = client(cluster.url("app"));
+    await fillRealisticData(sql, { devices: 20_000 });
+    return { cluster, env, sql };
+  }
+
+  const stopWhen = (cluster: { stop(mode: "immediate"): void }, afterMs: number) => () => setTimeout(() => cluster.stop("immediate"), afterMs);
+
+  test("during a backup: clear error, non-zero exit, no partial file", async () => {
+    const { cluster, env, sql } = await clusterWithData();
+    try {
+      const dir = mkdtempSync(join(tmpdir(), "netraven-sd-"));
+      const timing = await runBinary(["backup", "--dir", mkdtempSync(join(tmpdir(), "netraven-sdt-")), "--compress", "none"], { env });
+      expect(timing.status).toBe(0);
+      await sql.end();
+      const run: RunResult = await runBinary(["backup", "--dir", dir, "--compress", "none"], { env, onSpawn: stopWhen(cluster, Math.max(60, timing.durationMs / 2)) });
+      expect(run.status).not.toBe(0);
+      expect([4, 7]).toContain(run.status!);
+      expect(run.stderr).toMatch(/error: .*(connection|server)/);
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      cluster.destroy();
+    }
+  });
+
+  test("during a restore: clear error, non-zero exit, and after recovery the old data is intact", async () => {
+    const { cluster, env, sql } = await clusterWithData();
+    try {
+      const dir = mkdtempSync(join(tmpdir(), "netraven-sr-"));
+      const file = JSON.parse((await runBinary(["backup", "--dir", dir, "--json"], { env })).stdout).path as string;
+      await sql.unsafe(`delete from netraven.job_log_entries where id like 'ent-1%'`);
+      const before = await tableChecksums(sql);
+      await sql.end();
+      const timing = await runBinary(["restore", file, "--yes", "--target-db", "timing"], { env });
+      expect(timing.status).toBe(0);
+      const run = await runBinary(["restore", file, "--yes"], { env, onSpawn: stopWhen(cluster, Math.max(80, timing.durationMs / 2)) });
+      expect(run.status).not.toBe(0);
+      expect(run.stderr).toMatch(/error: .*(connection|server).*nothing was changed/);
+      cluster.start();
+      const after = client(cluster.url("app"));
+      try {
+        expect(await tableChecksums(after)).toEqual(before);
+      } finally {
+        await after.end();
+      }
+      expect(existsSync(file)).toBe(true);
+    } finally {
+      cluster.destroy();
+    }
+  });
+});
