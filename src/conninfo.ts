@@ -26,10 +26,16 @@ const KEYWORDS = new Set<keyof ConnInfo>(["host", "port", "user", "password", "d
 // Accepted and ignored: they change nothing netraven-db relies on.
 const IGNORED = new Set(["fallback_application_name", "client_encoding", "gssencmode", "target_session_attrs", "keepalives", "keepalives_idle", "sslcompression", "passfile"]);
 
+// What is not shaped like a keyword is never echoed: a mistyped URL (`user:pw@host/db`, `postgresq://...`) lands
+// in the keyword/value parser, and its "keyword" would carry the password onto the terminal.
+const KEYWORD_SHAPE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const NOT_A_CONNECTION_STRING = "is neither a postgresql:// URL nor keyword=value pairs (check the scheme: postgresql://user@host:5432/db)";
+
 function setKeyword(info: ConnInfo, key: string, value: string, source: string): void {
   const normalized = key === "database" ? "dbname" : key === "username" ? "user" : key;
   if (IGNORED.has(normalized)) return;
   if (!KEYWORDS.has(normalized as keyof ConnInfo)) {
+    if (!KEYWORD_SHAPE.test(key)) throw Errors.config(source, NOT_A_CONNECTION_STRING);
     throw Errors.config(source, `unknown connection parameter "${key}" (supported: ${[...KEYWORDS].join(", ")})`);
   }
   // libpq reads `host=a,b` (keyword form or `?host=` in a URL) as a host list, just like `a,b` in the URL authority.
@@ -123,6 +129,7 @@ function parseKeywordValue(text: string, source: string): ConnInfo {
     const key = text.slice(keyStart, i);
     skipSpace();
     if (text[i] !== "=") {
+      if (!KEYWORD_SHAPE.test(key)) throw Errors.config(source, NOT_A_CONNECTION_STRING);
       throw Errors.config(source, `expected "${key}=value" (a connection string is either a postgresql:// URL or keyword=value pairs)`);
     }
     i++;
