@@ -11,12 +11,13 @@ export interface OutputFlags {
   verbose?: boolean;
 }
 
-export function reportError(error: unknown, flags: OutputFlags): void {
+/** `contract` as in exitStatusFor: the JSON document's exit_status is the status the process really exits with. */
+export function reportError(error: unknown, flags: OutputFlags, contract: "default" | "checker" = "default"): void {
   if (isNetravenError(error)) {
     const lines = (error.details?.lines as string[] | undefined) ?? [];
     if (flags.json) {
       const { lines: _lines, ...details } = error.details ?? {};
-      printJson({ ok: false, error: { code: error.code, message: error.message, hint: error.hint ?? null, exit_status: error.exitStatus }, ...details });
+      printJson({ ok: false, error: { code: error.code, message: error.message, hint: error.hint ?? null, exit_status: exitStatusFor(error, contract) }, ...details });
     }
     for (const line of lines) log.error(line);
     log.error(error.message);
@@ -35,7 +36,7 @@ export async function runBody(flags: OutputFlags, contract: "default" | "checker
   try {
     return await body();
   } catch (error) {
-    reportError(error, flags);
+    reportError(error, flags, contract);
     return exitStatusFor(error, contract);
   }
 }
