@@ -1,8 +1,11 @@
-// Applies two small fixes to postgres.js 3.4.9 after `npm ci`, because the upstream releases do not have them yet:
+// Applies three small fixes to postgres.js 3.4.9 after `npm ci`, because the upstream releases do not have them yet:
 //  - PR #1016: a query issued after `COPY ... TO STDOUT` can hang. The socket is paused when the readable's buffer
 //    is full and nothing resumes it once CopyDone has ended the stream.
 //  - PR #1183 (issue #1173): a server error at the end of `COPY ... FROM STDIN` never settles the writable, so the
 //    caller hangs and the transaction is never rolled back.
+//  - A write scheduled with setImmediate can fire after the server closed the connection, when `socket` is already
+//    null: the TypeError is thrown from a timer and kills the process (found by tests/reliability/crashes.test.ts,
+//    which stops the server in the middle of a backup). A closed connection has nothing to write to.
 // Plain Node so it runs as the npm postinstall hook before Bun exists. Idempotent; fails loudly when the upstream
 // text changed, so an upgrade cannot silently drop a fix (tests/db/copy-fixes.test.ts proves both behaviours).
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -20,6 +23,11 @@ const fixes = [
     name: "settle the COPY FROM writable on a server error (postgres.js PR #1183)",
     from: "  function errored(err) {\n    stream && (stream.destroy(err), stream = null)",
     to: "  function errored(err) {\n    final && (final(err), final = null) // netraven-db patch: PR #1183\n    stream && (stream.destroy(err), stream = null)",
+  },
+  {
+    name: "do not write to a closed socket (netraven-db)",
+    from: "  function nextWrite(fn) {\n    const x = socket.write(chunk, fn)",
+    to: "  function nextWrite(fn) {\n    if (!socket) return (chunk = nextWriteTimer = null, false) // netraven-db patch: closed meanwhile\n    const x = socket.write(chunk, fn)",
   },
 ];
 
@@ -40,4 +48,4 @@ for (const file of ["src/connection.js", "cjs/src/connection.js"]) {
   }
   writeFileSync(path, text);
 }
-console.log("patch-postgres: postgres.js COPY fixes applied");
+console.log(`patch-postgres: ${fixes.length} postgres.js fixes in place`);

@@ -220,6 +220,7 @@ export async function createBackup(connection: Connection, options: BackupOption
   let zip: Writable | undefined;
   // A write failure (disk full) is the real cause; the database then only reports a COPY cut short.
   let outputFailure: NetravenError | undefined;
+  let cleaningUp = false;
   try {
     try {
       out = createWriteStream(temp, { flags: "wx", mode: 0o600, highWaterMark: 1024 * 1024 });
@@ -232,8 +233,9 @@ export async function createBackup(connection: Connection, options: BackupOption
     }
     const outError = new Promise<never>((_, reject) =>
       out!.on("error", (error) => {
-        outputFailure = fileError(error, "cannot write", temp);
-        reject(outputFailure);
+        // Errors after we started to clean up (writes to the stream we destroyed) are consequences, not causes.
+        if (!cleaningUp) outputFailure = fileError(error, "cannot write", temp);
+        reject(outputFailure ?? error);
       }),
     );
     outError.catch(() => undefined);
@@ -337,6 +339,7 @@ export async function createBackup(connection: Connection, options: BackupOption
     }
     return { path: finalPath, manifest };
   } catch (error) {
+    cleaningUp = true;
     zip?.destroy();
     out?.destroy();
     await rm(temp, { force: true }).catch(() => undefined);

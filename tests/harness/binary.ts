@@ -54,3 +54,16 @@ export function runBinary(args: string[], options: RunOptions = {}): Promise<Run
     if (child.pid) options.onSpawn?.(child.pid);
   });
 }
+
+/** An onSpawn hook that kills the process after `ms` (if it is still running then). */
+export function killAfter(ms: number, signal: NodeJS.Signals = "SIGKILL"): (pid: number) => void {
+  return (pid) => {
+    setTimeout(() => {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // already finished
+      }
+    }, ms);
+  };
+}

@@ -1,6 +1,6 @@
 // `netraven-db validate` through the compiled binary: no false positives, every kind of drift found, read-only.
 import { describe, expect, test } from "bun:test";
-import { runBinary } from "../harness/binary.ts";
+import { killAfter, runBinary } from "../harness/binary.ts";
 import { catalogSnapshot } from "../harness/catalog.ts";
 import { client, createTestDatabase, testServer, type TestDatabase } from "../harness/db.ts";
 import { legacyRoleUrl, loadLegacySchema } from "../harness/legacy.ts";
@@ -117,7 +117,7 @@ describe("read-only and least privilege", () => {
       return row!.n;
     };
     for (let i = 0; i < 12; i++) {
-      await runBinary(["validate"], { env: db.env, onSpawn: (pid) => setTimeout(() => process.kill(pid, "SIGKILL"), 15 + i * 6) });
+      await runBinary(["validate"], { env: db.env, onSpawn: killAfter(15 + i * 6) });
     }
     // The server aborts a killed client's transaction when it notices the closed socket.
     for (let i = 0; i < 50; i++) {
