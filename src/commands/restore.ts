@@ -4,7 +4,7 @@ import { createInterface } from "node:readline/promises";
 import { preflight, restoreBackup, type RestorePlan } from "../backup/restore.ts";
 import { resolveConnection, resolveSchemaName, resolveSetting, Schemas } from "../config.ts";
 import { quoteIdent } from "../quote.ts";
-import { EXIT, isNetravenError, NetravenError } from "../errors.ts";
+import { Errors, EXIT, isNetravenError, NetravenError } from "../errors.ts";
 import { requirePath } from "../files.ts";
 import { log, printJson, printResult } from "../log.ts";
 import { renderDriftText } from "../validate/report.ts";
@@ -47,6 +47,12 @@ async function connectTarget(args: Record<string, unknown>, env: NodeJS.ProcessE
   }
 }
 
+function targetDatabase(value: unknown): string {
+  const parsed = Schemas.databaseName().safeParse(typeof value === "string" ? value : "");
+  if (!parsed.success) throw Errors.config("--target-db", `${parsed.error.issues[0]?.message ?? "invalid database name"} (got ${JSON.stringify(String(value))})`);
+  return parsed.data;
+}
+
 export default defineCommand({
   meta: {
     name: "restore",
@@ -66,11 +72,12 @@ export default defineCommand({
       const file = String(args.file);
       resolveConnection(args, env); // settings errors before the (slower) file check
       const lockTimeout = resolveSetting("lock-timeout", args["lock-timeout"], env, 60, Schemas.seconds());
+      // Given but empty (`--target-db "$UNSET"`) must not fall back to the live database.
+      const target = args["target-db"] === undefined ? undefined : targetDatabase(args["target-db"]);
       await requirePath(file, "file", "FILE");
       const header = await preflight(file);
       // Without --schema/NETRAVEN_DB_SCHEMA the data goes back where it came from.
       const schema = resolveSchemaName(args.schema, env, header.schema);
-      const target = args["target-db"] ? String(args["target-db"]) : undefined;
 
       const confirm = async (plan: RestorePlan) => {
         if (args.yes) return true;
