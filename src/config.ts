@@ -83,7 +83,16 @@ export const Schemas = {
       .min(1, `${what} must not be empty`)
       .refine((s) => Buffer.byteLength(s) <= 63, `${what} must be at most 63 bytes (PostgreSQL's identifier limit)`)
       .refine((s) => !s.includes("\0"), `${what} must not contain NUL`)
+      // A newline would split the COPY line of a backup; an escape sequence would reach the terminal in messages.
+      .refine((s) => !/[\u0001-\u001f\u007f]/.test(s), `${what} must not contain control characters (newline, tab, escape...)`)
       .refine((s) => !/^pg_/i.test(s), `${what} must not start with pg_ (reserved by PostgreSQL)`),
+  /** A database name as PostgreSQL keeps it: longer names would be cut to 63 bytes without a word. */
+  databaseName: (what = "database name") =>
+    z
+      .string()
+      .min(1, `${what} must not be empty`)
+      .refine((s) => Buffer.byteLength(s) <= 63, `${what} must be at most 63 bytes (PostgreSQL's identifier limit)`)
+      .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), `${what} must not contain control characters (newline, tab, escape...)`),
   boolean: () =>
     z.union([z.boolean(), z.enum(["1", "0", "true", "false", "yes", "no"]).transform((s) => ["1", "true", "yes"].includes(s))], {
       message: "must be true or false",
