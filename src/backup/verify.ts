@@ -5,6 +5,7 @@ import { basename } from "node:path";
 import { NetravenError } from "../errors.ts";
 import { fileError } from "../files.ts";
 import { log } from "../log.ts";
+import { SCHEMA_VERSION } from "../schema/migrations.ts";
 import { FormatError } from "./format.ts";
 import { readManifest, sha256File, writeManifest, type Manifest } from "./manifest.ts";
 import { readBackup, readHeader, type ReadHandlers, type ReadSummary } from "./read.ts";
@@ -80,6 +81,13 @@ export async function verifyBackup(file: string, options: { record?: boolean } =
   const started = Date.now();
   const manifest = await checkManifest(file);
   if (!manifest) log.warn(`${basename(file)} has no manifest (${basename(file)}.json): checking its structure only, not its checksum`);
+  // Only this version's exact SQL text is known here: a "newer" file could carry any SQL, so it is never called good.
+  const { header } = await peekHeader(file);
+  if (header.schema_version > SCHEMA_VERSION) {
+    throw new NetravenError("VERSION_TOO_NEW", `${basename(file)} holds schema version ${header.schema_version}, newer than this netraven-db knows (${SCHEMA_VERSION}); cannot check its SQL`, {
+      hint: "verify it with the netraven-db release that made it",
+    });
+  }
   const summary = await parseBackup(file);
   if (manifest) compareWithManifest(file, summary, manifest);
   if (manifest && options.record) {
