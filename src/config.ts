@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { isUrl, parseConnectionString, SSL_MODES, type ConnInfo, type SslMode } from "./conninfo.ts";
 import { Errors } from "./errors.ts";
+import { log } from "./log.ts";
 import { registerSecret } from "./secrets.ts";
 
 export type Env = Record<string, string | undefined>;
@@ -164,12 +165,20 @@ export function resolveConnection(flags: { url?: unknown }, env: Env): Connectio
   let source = "PG* variables";
   let passwordOnCommandLine = false;
   const flagUrl = typeof flags.url === "string" && flags.url !== "" ? flags.url : undefined;
-  const candidates: Array<[string, string | undefined]> = [
-    ["--url", flagUrl],
-    ["NETRAVEN_DB_URL", readEnvOrFile(env, "NETRAVEN_DB_URL")],
-    ["DATABASE_URL", readEnvOrFile(env, "DATABASE_URL")],
+  // Read lazily, in order: a broken DATABASE_URL_FILE must not matter when --url is given.
+  const candidates: Array<[string, () => string | undefined]> = [
+    ["--url", () => flagUrl],
+    ["NETRAVEN_DB_URL", () => readEnvOrFile(env, "NETRAVEN_DB_URL")],
+    ["DATABASE_URL", () => readEnvOrFile(env, "DATABASE_URL")],
   ];
-  const chosen = candidates.find(([, value]) => value !== undefined);
+  let chosen: [string, string] | undefined;
+  for (const [name, read] of candidates) {
+    const value = read();
+    if (value !== undefined) {
+      chosen = [name, value];
+      break;
+    }
+  }
   if (chosen) {
     source = chosen[0];
     info = parseConnectionString(chosen[1]!, source);
@@ -224,6 +233,11 @@ export function lookupPgpass(settings: Pick<ConnectionSettings, "host" | "port" 
   try {
     const stat = statSync(file);
     if (!stat.isFile()) return undefined;
+    if (stat.mode & 0o077) {
+      // As libpq: a password file others can read is ignored, not trusted.
+      log.warn(`${file} has group or world access and is ignored (as libpq does); fix with: chmod 0600 ${file}`);
+      return undefined;
+    }
     text = readFileSync(file, "utf8");
   } catch {
     return undefined;

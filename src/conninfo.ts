@@ -109,7 +109,8 @@ function parseUrl(text: string, source: string): ConnInfo {
   for (const pair of query.split("&")) {
     if (!pair) continue;
     const eq = pair.indexOf("=");
-    if (eq < 0) throw Errors.config(source, `query parameter "${decode(pair, source)}" has no value`);
+    // Not echoed: a mistyped parameter may be a password.
+    if (eq < 0) throw Errors.config(source, "a query parameter has no value (expected name=value)");
     setKeyword(info, decode(pair.slice(0, eq), source), decode(pair.slice(eq + 1), source), source);
   }
   return info;

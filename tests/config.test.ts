@@ -3,7 +3,7 @@
 // flag > NETRAVEN_DB_* twin > default for every other setting. Every env is passed explicitly; HOME always points at
 // an empty directory so a developer's own ~/.pgpass never leaks into a test.
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import {
@@ -445,5 +445,16 @@ describe("flag → NETRAVEN_DB_* twin → default", () => {
     expect(resolveSetting("keep", "0", {}, 7, Schemas.nonNegativeInt())).toBe(0);
     expectConfigError(() => resolveSetting("keep", "0", {}, 7, Schemas.positiveInt()), /^--keep: must be a whole number of at least 1/);
     expectConfigError(() => resolveSetting("keep", "-1", {}, 7, Schemas.nonNegativeInt()), /^--keep: must be a whole number of at least 0/);
+  });
+});
+
+describe("~/.pgpass permissions", () => {
+  test("a password file with group or world access is ignored, as libpq does", () => {
+    const file = join(dir, "open-pgpass");
+    writeFileSync(file, "*:*:*:*:readable-pw\n", { mode: 0o644 });
+    chmodSync(file, 0o644);
+    expect(lookupPgpass({ host: "h", port: 5432, database: "d", user: "u" }, { PGPASSFILE: file })).toBeUndefined();
+    chmodSync(file, 0o600);
+    expect(lookupPgpass({ host: "h", port: 5432, database: "d", user: "u" }, { PGPASSFILE: file })).toBe("readable-pw");
   });
 });

@@ -196,6 +196,10 @@ export async function restoreBackup(connection: Connection, header: BackupHeader
   } catch (error) {
     if (error !== ROLLBACK) {
       const failure = translateError(error, options.trial ? "trial restore" : "restore");
+      // In a trial, data the server rejects (integrity 23xxx, data exceptions 22xxx) means the file is bad.
+      if (options.trial && /^2[23]/.test((error as { code?: string }).code ?? "")) {
+        throw new NetravenError("BACKUP_INVALID", `${basename(options.file)} does not restore: ${failure.message.replace(/^trial restore: /, "")}`, { cause: error });
+      }
       if ((error as { code?: string }).code === "2BP01") {
         throw new NetravenError("SQL_FAILED", `${failure.message}; nothing was changed`, {
           hint: "other objects depend on the NetRaven tables: drop them first, or restore into another database with --target-db",

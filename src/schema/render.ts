@@ -85,7 +85,8 @@ export function renderTablesForLoad(schema: string, tables?: readonly TableDef[]
 
 /** sql/bootstrap.sql split into statements, with psql's :"schema" filled in. */
 export function renderBootstrap(schema: string): Statement[] {
-  const text = bootstrapSql.replace(/:"schema"/g, q(schema));
+  // A function, not a string: `$&` in a schema name must not be read as a replacement pattern.
+  const text = bootstrapSql.replace(/:"schema"/g, () => q(schema));
   return text
     .split(/;\s*$/m)
     .map((chunk) => chunk.replace(/^\s*--.*$/gm, "").trim())

@@ -1,6 +1,6 @@
 // A pure function from (expected, actual) catalog models to a sorted list of drifts. Every object kind goes through
 // the same `differences` helper (migra's pattern), so the output is deterministic: sorted by kind, then object.
-import { searchPathPersisted, type ColumnModel, type ConstraintModel, type DatabaseFacts, type IndexModel, type SchemaModel } from "./inspect.ts";
+import { effectiveSearchPathSetting, firstSchemaOf, type ColumnModel, type ConstraintModel, type DatabaseFacts, type IndexModel, type SchemaModel } from "./inspect.ts";
 
 export type Severity = "error" | "warning";
 
@@ -105,16 +105,18 @@ export function diffSchema(expected: SchemaModel, actual: SchemaModel, expectedD
     add("SCHEMA_MISSING", `schema ${expectedDb.schema}`, "present", "missing");
     return sortDrifts(drifts);
   }
-  // An explicit setting (ALTER DATABASE/ROLE ... SET search_path) is what new sessions get, even when this session
-  // started before it was made; without one, the session's own path shows whether "$user" happens to resolve.
   const firstSchema = actualDb.facts.searchPathSchemas[0];
-  if (!searchPathPersisted(actualDb.facts, expectedDb.schema)) {
-    if (firstSchema === expectedDb.schema && actualDb.facts.searchPathSettings.length === 0) {
+  // An explicit setting (ALTER DATABASE/ROLE ... SET search_path) is what new sessions get, even when this session
+  // started before it was made. Without one (or with one that starts with "$user"), this session's own path shows
+  // whether "$user" happens to resolve to the schema.
+  const effective = effectiveSearchPathSetting(actualDb.facts);
+  const explicitFirst = effective ? firstSchemaOf(effective.value) : undefined;
+  if (explicitFirst !== expectedDb.schema) {
+    if ((explicitFirst === undefined || explicitFirst === "$user") && firstSchema === expectedDb.schema) {
       // Works today only because the role is named like the schema: rename the role and the app breaks.
       add("SEARCH_PATH_NOT_PERSISTENT", "search_path", `${expectedDb.schema} first via ALTER DATABASE/ROLE ... SET search_path`, `${actualDb.facts.searchPath} (works only through "$user")`, "warning");
     } else {
-      const explicit = actualDb.facts.searchPathSettings.map((s) => s.value).join(" / ");
-      add("SEARCH_PATH_CHANGED", "search_path", `${expectedDb.schema} first, persistent for new sessions`, explicit ? `${explicit} (persistent setting)` : `${actualDb.facts.searchPath}${firstSchema ? ` (resolves to ${firstSchema} first)` : ""}`);
+      add("SEARCH_PATH_CHANGED", "search_path", `${expectedDb.schema} first, persistent for new sessions`, effective ? `${effective.value} (persistent setting)` : `${actualDb.facts.searchPath}${firstSchema ? ` (resolves to ${firstSchema} first)` : ""}`);
     }
   }
 
@@ -202,7 +204,9 @@ export function diffSchema(expected: SchemaModel, actual: SchemaModel, expectedD
 }
 
 export function sortDrifts(drifts: Drift[]): Drift[] {
-  return drifts.sort((a, b) => (a.kind === b.kind ? a.object.localeCompare(b.object) : a.kind.localeCompare(b.kind)));
+  // Code-point order, like `differences`: the output must not depend on the machine's locale.
+  const byCodePoint = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+  return drifts.sort((a, b) => byCodePoint(a.kind, b.kind) || byCodePoint(a.object, b.object));
 }
 
 export function hasErrors(drifts: readonly Drift[]): boolean {

@@ -5,6 +5,7 @@ import { copyFileSync, existsSync, mkdtempSync, mkdirSync, readdirSync, readFile
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runBinary } from "../harness/binary.ts";
+import { createCluster } from "../harness/cluster.ts";
 import { createTestDatabase, testServer, type TestDatabase } from "../harness/db.ts";
 import { fillRealisticData, tableChecksums } from "../harness/data.ts";
 
@@ -278,5 +279,45 @@ describe("retention and failures", () => {
       spawnSync("umount", [small]);
     }
     expect(backupsIn(dir)).toEqual([]);
+  });
+});
+
+describe("verify --db and the unix socket", () => {
+  test("verify --db trial-restores a good file and rolls back; a file whose data breaks a key fails it", async () => {
+    const source = await initialisedWithData(100);
+    const { file } = await backupOnce(source, tempDir());
+    const scratch = await createTestDatabase();
+    const good = await runBinary(["verify", file, "--db", "--json"], { env: scratch.env });
+    expect(good.status).toBe(0);
+    expect(JSON.parse(good.stdout).trial_restore.loaded).toBeGreaterThan(1000);
+    const [{ n }] = (await scratch.sql`select count(*)::int as n from pg_namespace where nspname like 'nrdb_restore_%' or nspname = 'netraven'`) as any;
+    expect(n).toBe(0); // nothing left behind, not even the bootstrap
+
+    await source.sql.unsafe(`alter table netraven.devices drop constraint devices_owner_id_fkey;
+      insert into netraven.devices (id, hostname, ip_address, device_type, owner_id) values ('orphan', 'o', '1.1.1.1', 'x', 'no-such-user')`);
+    const { file: orphaned } = await backupOnce(source, tempDir());
+    expect((await runBinary(["verify", orphaned], {})).status).toBe(0); // the file itself is intact
+    const trial = await runBinary(["verify", orphaned, "--db"], { env: scratch.env });
+    expect(trial.status).toBe(1);
+    expect(trial.stderr).toContain("devices_owner_id_fkey");
+  });
+
+  test("backup and restore work over the unix socket only, as inside the postgres container", async () => {
+    const cluster = await createCluster({ socketOnly: true });
+    try {
+      spawnSync("psql", ["-X", "-q", "-h", cluster.socketDir, "-p", String(cluster.port), "-U", "postgres", "-d", "postgres", "-c", "create database app"]);
+      const env = { PGHOST: cluster.socketDir, PGPORT: String(cluster.port), PGUSER: "postgres", PGDATABASE: "app" };
+      expect((await runBinary(["init"], { env })).status).toBe(0);
+      const dir = tempDir();
+      const backup = await runBinary(["backup", "--dir", dir, "--json"], { env });
+      expect(backup.status).toBe(0);
+      const restore = await runBinary(["restore", JSON.parse(backup.stdout).path, "--yes", "--target-db", "copy"], {
+        env: { ...env, DATABASE_URL: `postgresql://postgres@/app?host=${cluster.socketDir}&port=${cluster.port}` },
+      });
+      expect(restore.stderr).toContain('Restored');
+      expect(restore.status).toBe(0);
+    } finally {
+      cluster.destroy();
+    }
   });
 });
