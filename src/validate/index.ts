@@ -46,7 +46,9 @@ async function collectDrift(sql: Queryable, schema: string, options: ValidateOpt
 export async function validateDatabase(sql: Sql, schema: string, options: DiffOptions = {}): Promise<ValidationResult> {
   let result: ValidationResult | undefined;
   try {
-    await sql.begin(async (tx) => {
+    // READ WRITE: a role whose transactions are read-only by default can still create the temporary tables; the
+    // transaction is rolled back, so nothing is ever written.
+    await sql.begin("read write", async (tx) => {
       // Never wait behind the app: catalog reads take no locks, and nothing here should block for long.
       await tx`set local lock_timeout = '5s'`;
       await tx`set local statement_timeout = '60s'`;
