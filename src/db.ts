@@ -209,7 +209,8 @@ export function translateError(error: unknown, doing: string): NetravenError {
   if (error instanceof NetravenError) return error;
   if (isServerError(error)) {
     const suffix = `${error.detail ? ` (${error.detail})` : ""} [SQLSTATE ${error.code}]`;
-    if (error.code === "42501") return new NetravenError("PERMISSION_DENIED", `${doing}: permission denied: ${error.message}${suffix}`, { cause: error });
+    // The server's hint names the missing privilege ("Must have CREATE privilege on current database ...").
+    if (error.code === "42501") return new NetravenError("PERMISSION_DENIED", `${doing}: permission denied: ${error.message}${suffix}`, { cause: error, hint: error.hint });
     if (error.code === "55P03") {
       return new NetravenError("LOCK_TIMEOUT", `${doing}: timed out waiting for a table lock held by another session: ${error.message}${suffix}`, { cause: error, hint: "stop the app (or wait for its transactions to end) and try again, or raise --lock-timeout" });
     }
