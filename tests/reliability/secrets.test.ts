@@ -459,6 +459,50 @@ describe("TLS against a server that accepts only TLS connections (hostssl)", () 
     expect(json.status).toBe(2);
   };
 
+  /**
+   * What the server says about the tool's own session: a test session holds the schema lock, so `init` waits and
+   * its connection (application_name netraven-db) can be looked up in pg_stat_ssl; then the lock is released.
+   */
+  async function toolSessionSsl(adminUrl: string, database: string, env: Record<string, string>, sslForAdmin: "require" | false): Promise<{ ssl: boolean; status: number | null }> {
+    const admin = client(adminUrl, { ssl: sslForAdmin, max: 1 });
+    await admin.unsafe(`drop database if exists ${database}`);
+    await admin.unsafe(`create database ${database}`);
+    await admin.end({ timeout: 1 });
+    // Advisory locks are per database: hold init's schema lock in the target database.
+    const locker = client(adminUrl, { ssl: sslForAdmin, max: 1, database });
+    const observer = client(adminUrl, { ssl: sslForAdmin, max: 1, database });
+    try {
+      await locker`select pg_advisory_lock(hashtext('netraven-db'), hashtext('netraven'))`;
+      const running = runBinary(["init", "--lock-timeout", "30"], { env: { ...env, PGDATABASE: database } });
+      let ssl: boolean | undefined;
+      for (let i = 0; i < 200 && ssl === undefined; i++) {
+        const rows = await observer`select s.ssl from pg_stat_ssl s join pg_stat_activity a on a.pid = s.pid where a.application_name = 'netraven-db' and a.datname = ${database}`;
+        if (rows.length) ssl = rows[0]!.ssl;
+        else await Bun.sleep(50);
+      }
+      await locker`select pg_advisory_unlock_all()`;
+      const run = await running;
+      if (ssl === undefined) throw new Error(`never saw the tool's session: ${run.stderr}`);
+      return { ssl, status: run.status };
+    } finally {
+      await locker.end({ timeout: 1 });
+      await observer.end({ timeout: 1 });
+    }
+  }
+
+  test("the tool's own session is encrypted (pg_stat_ssl) with require and verify-full, and not with disable", async () => {
+    const adminUrl = `postgresql://postgres:${encodeURIComponent(cluster.password)}@127.0.0.1:${cluster.port}/postgres`;
+    expect(await toolSessionSsl(adminUrl, "ssl_require", { ...tlsEnv, PGHOST: "127.0.0.1", PGSSLMODE: "require" }, "require")).toEqual({ ssl: true, status: 0 });
+    expect(await toolSessionSsl(adminUrl, "ssl_verify_full", { ...tlsEnv, PGHOST: "localhost", PGSSLMODE: "verify-full", PGSSLROOTCERT: cluster.certFile! }, "require")).toEqual({ ssl: true, status: 0 });
+    // The control: on the shared test server, which also accepts plain connections, sslmode=disable shows ssl = false.
+    const server = testServer();
+    const shared = { PGUSER: server.user, PGPASSWORD: server.password, PGPORT: String(server.port), PGHOST: server.host.startsWith("/") ? "127.0.0.1" : server.host, PGSSLMODE: "disable" };
+    const name = `nrsec_plain_${rand()}`;
+    const result = await toolSessionSsl(server.url("postgres"), name, shared, false);
+    await adminSql().unsafe(`drop database if exists ${name} with (force)`);
+    expect(result).toEqual({ ssl: false, status: 0 });
+  });
+
   test("sslmode=require connects (without checking the certificate)", async () => {
     connected(await tlsRun([], { PGHOST: "127.0.0.1", PGSSLMODE: "require" }));
     connected(await tlsRun(["--url", `postgresql://postgres@127.0.0.1:${cluster.port}/postgres?sslmode=require`], {}));
