@@ -68,7 +68,7 @@ describe("schema and database names with quotes, spaces, semicolons and unicode"
   const cases = [
     { schema: `we"ird schéma`, target: `tgt "db" é 日本 ${rand()}` },
     { schema: `a'b; drop table x; --`, target: `a'b; drop database x; -- ${rand()}` },
-    { schema: `Ünï "q" 日本\\back'slash$1`, target: `sp ace\\back ""q"" ${rand()}` },
+    { schema: `Ünï "q" 日本\\back'slash$1$&$'`, target: `sp ace\\back ""q"" $& ${rand()}` },
   ];
   for (const { schema, target } of cases) {
     test(`schema ${JSON.stringify(schema)} -> database ${JSON.stringify(target)}: init, validate, backup, verify, list, restore, validate`, async () => {
@@ -134,6 +134,16 @@ describe("schema and database names with quotes, spaces, semicolons and unicode"
       } finally {
         await targetSql.end({ timeout: 1 });
       }
+      // The same file is a plain SQL script: psql restores it into an empty database, names and all.
+      const byHand = await createTestDatabase("nrinj_psql");
+      const script = join(tempDir(), "restore.sql");
+      writeFileSync(script, gunzipSync(readFileSync(file)));
+      psql(byHand.url, ["-f", script]);
+      const validateByHand = await runBinary(["validate", "--schema", schema, "--json"], { env: byHand.env });
+      expect(JSON.parse(validateByHand.stdout).differences).toEqual([]);
+      expect(validateByHand.status).toBe(0);
+      expect(await checksums(byHand.sql, schema)).toEqual(await checksums(db.sql, schema));
+
       // The canary is untouched, and no stray schema or database appeared.
       const [canary] = await db.sql`select count(*)::int as n from public.x`;
       expect(canary!.n).toBe(1);
