@@ -8,7 +8,7 @@
 // binary that dies at start.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { arch } from "node:os";
 import { join } from "node:path";
 
@@ -40,11 +40,13 @@ function build(variant: Variant, outfile: string, revision: string): void {
     "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
     `--target=${TARGETS[variant]}`,
     "--define", `NETRAVEN_DB_BUILD=${JSON.stringify(stamp)}`,
-    "--outfile", outfile,
+    "--outfile", `${outfile}.partial-${process.pid}`,
   ];
   const started = Date.now();
   const result = spawnSync(process.execPath, args, { cwd: root, encoding: "utf8" });
   if (result.status !== 0) throw new Error(`bun build for ${variant} failed:\n${result.stderr || result.stdout}`);
+  // rename, not overwrite: a binary that is running (a test, a demo) cannot be opened for writing (ETXTBSY).
+  renameSync(`${outfile}.partial-${process.pid}`, outfile);
   console.log(`built ${outfile} (${variant}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
@@ -88,6 +90,7 @@ if (!all) {
     sums.push(`${createHash("sha256").update(readFileSync(out)).digest("hex")}  netraven-db-${variant}`);
   }
   writeFileSync(join(dist, "SHA256SUMS"), `${sums.join("\n")}\n`);
-  copyFileSync(join(dist, `netraven-db-${hostVariant}`), join(dist, "netraven-db"));
+  copyFileSync(join(dist, `netraven-db-${hostVariant}`), join(dist, `netraven-db.partial-${process.pid}`));
+  renameSync(join(dist, `netraven-db.partial-${process.pid}`), join(dist, "netraven-db"));
   console.log(`wrote ${join(dist, "SHA256SUMS")}`);
 }

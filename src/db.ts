@@ -2,6 +2,7 @@
 // falls back to its own env/URL parsing), waits for a server that is not up yet, and turns driver and server
 // errors into NetravenErrors with one-line messages.
 import { readFileSync } from "node:fs";
+import { connect as tcpConnect } from "node:net";
 import postgres from "postgres";
 import { describeServer, type ConnectionSettings, type RetrySettings } from "./config.ts";
 import { NetravenError } from "./errors.ts";
@@ -175,12 +176,40 @@ async function probe(sql: Sql): Promise<ServerInfo> {
   return { version: row!.version, versionNum: row!.version_num, user: row!.usr, database: row!.db, isSuperuser: Boolean(row!.su) };
 }
 
+/**
+ * Asks the server whether it speaks TLS (the 8-byte SSLRequest; the answer is one byte, S or N). postgres.js goes
+ * ahead with a TLS handshake after an N, which the server answers by closing the socket: that looks like a
+ * connection reset and would be retried. Returns undefined when the server cannot be asked (not up yet).
+ */
+function serverAcceptsTls(host: string, port: number, timeoutMs: number): Promise<boolean | undefined> {
+  return new Promise((resolve) => {
+    const socket = tcpConnect({ host, port });
+    const done = (answer: boolean | undefined) => {
+      socket.destroy();
+      resolve(answer);
+    };
+    socket.setTimeout(timeoutMs, () => done(undefined));
+    socket.once("error", () => done(undefined));
+    socket.once("connect", () => socket.write(Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])));
+    socket.once("data", (data: Buffer) => done(data[0] === 0x53 ? true : data[0] === 0x4e ? false : undefined));
+  });
+}
+
+const TLS_REQUIRED = new Set(["require", "verify-ca", "verify-full"]);
+
 /** Connects, retrying only what can heal (server not up yet, socket missing, DNS not resolvable, starting up). */
 export async function connect(settings: ConnectionSettings, retry: RetrySettings, options: { max?: number; database?: string } = {}): Promise<Connection> {
   const target = { ...settings, database: options.database ?? settings.database };
   const started = Date.now();
   let lastReason = "";
   for (let attempt = 1; attempt <= retry.attempts; attempt++) {
+    if (TLS_REQUIRED.has(settings.sslmode) && !settings.host.startsWith("/")) {
+      if ((await serverAcceptsTls(settings.host, settings.port, settings.connectTimeoutSeconds * 1000)) === false) {
+        throw new NetravenError("TLS_FAILED", `TLS failed with ${describeServer(target)} (sslmode=${settings.sslmode}): the server does not accept TLS connections`, {
+          hint: "enable ssl on the server, or use sslmode=prefer/disable",
+        });
+      }
+    }
     const sql = createClient(settings, options);
     try {
       const server = await probe(sql);

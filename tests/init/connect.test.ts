@@ -72,6 +72,20 @@ describe("refusing what cannot heal", () => {
   });
 });
 
+describe("TLS that cannot work", () => {
+  test("sslmode=require against a server without TLS fails at once with exit 5, not as a retried reset", async () => {
+    const cluster = await createCluster({ tls: false });
+    try {
+      const run = await runBinary(["init", "--retry", "20", "--retry-interval", "1"], { env: { DATABASE_URL: `${cluster.url("postgres")}?sslmode=require` } });
+      expect(run.status).toBe(5);
+      expect(run.stderr).toContain("the server does not accept TLS connections");
+      expect(run.stderr).not.toContain("Waiting");
+    } finally {
+      cluster.destroy();
+    }
+  });
+});
+
 describe("concurrent starts", () => {
   test("8 inits at once on an empty database: all exit 0, one creates, the schema is whole", async () => {
     const db = await createTestDatabase();
