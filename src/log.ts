@@ -15,9 +15,14 @@ const colour = (code: number, text: string) => (tty ? `\u001B[${code}m${text}\u0
 const TTY_LABEL: Record<string, string> = { success: colour(32, "✔ "), warn: colour(33, "⚠ warning: "), error: colour(31, "✖ error: "), fatal: colour(31, "✖ error: "), debug: colour(90, "· ") };
 const PLAIN_LABEL: Record<string, string> = { warn: "warning: ", error: "error: ", fatal: "error: ", debug: "debug: ", trace: "debug: " };
 
+// Names come from outside (backup file names anyone with access to the volume can choose, database and schema
+// names): their control characters are shown as \xNN, never sent to the terminal as escape sequences.
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/g;
+const visible = (text: string) => text.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+
 const reporter: ConsolaReporter = {
   log(entry: LogObject) {
-    const text = scrub(formatWithOptions({ colors: false }, ...entry.args)).replace(/\s*\n\s*/g, " ");
+    const text = visible(scrub(formatWithOptions({ colors: false }, ...entry.args)).replace(/\s*\n\s*/g, " "));
     const line = tty ? `${TTY_LABEL[entry.type] ?? ""}${text}` : `netraven-db: ${PLAIN_LABEL[entry.type] ?? ""}${text}`;
     process.stderr.write(`${line}\n`);
   },
@@ -37,7 +42,7 @@ export function verbosityFrom(flags: { quiet?: boolean; verbose?: boolean }): Ve
 
 /** Results for people or machines: stdout, never mixed with log lines. */
 export function printResult(text: string): void {
-  const clean = scrub(text);
+  const clean = visible(scrub(text));
   process.stdout.write(clean.endsWith("\n") ? clean : `${clean}\n`);
 }
 
