@@ -216,6 +216,21 @@ describe("backup directories and file prefixes", () => {
     expect(restore.status).toBe(0);
   });
 
+  test("file names with terminal escape sequences are shown escaped, never sent to the terminal", async () => {
+    const dir = tempDir();
+    // Anyone who can write to the backup volume chooses file names: OSC (window title) and screen-clearing CSI.
+    const name = "evil\u001b]0;pwned\u0007\u001b[2J_20260101_000000.sql.gz";
+    writeFileSync(join(dir, name), "not a backup");
+    const list = await runBinary(["list", "--dir", dir], {});
+    expect(list.status).toBe(0);
+    expect(list.stdout).toContain("evil\\x1b]0;pwned\\x07\\x1b[2J_20260101_000000.sql.gz");
+    const verify = await runBinary(["verify", join(dir, name)], {});
+    expect(verify.status).toBe(1);
+    for (const run of [list, verify]) expect(run.stdout + run.stderr).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
+    const json = await runBinary(["list", "--dir", dir, "--json"], {});
+    expect(JSON.parse(json.stdout).backups[0].file).toBe(name); // JSON keeps the real name, escaped by JSON itself
+  });
+
   test("a prefix outside [A-Za-z0-9._-] is a usage error (exit 3) naming the setting, and nothing is written", async () => {
     const db = await createTestDatabase("nrinj");
     expect((await runBinary(["init"], { env: db.env })).status).toBe(0);
