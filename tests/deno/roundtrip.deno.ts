@@ -1,7 +1,8 @@
 // The sources under Deno: `deno run -A src/main.ts` runs init, validate, backup, verify, restore into a new
 // database and validate there, each as a real subprocess against a real PostgreSQL (a throwaway cluster from
 // tests/harness/cluster.ts, which uses only node: APIs). deno.json (nodeModulesDir: manual) makes Deno use
-// node_modules, including the patched postgres.js. Run by scripts/test.sh: deno test -A --no-check tests/deno
+// node_modules, including the patched postgres.js. Run by scripts/test.sh: deno test -A --no-check tests/deno/*.deno.ts
+// (named *.deno.ts so that `bun test` does not pick it up).
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
