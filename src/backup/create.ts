@@ -16,6 +16,7 @@ import { translateError, type Connection, type TransactionSql } from "../db.ts";
 import { NetravenError } from "../errors.ts";
 import { ensureWritableDirectory, fileError, fsyncPath, partialPath } from "../files.ts";
 import { log } from "../log.ts";
+import { waitForDrain } from "../streams.ts";
 import { quoteIdent } from "../quote.ts";
 import { allTables, type TableDef } from "../schema/index.ts";
 import { BASELINE_VERSION } from "../schema/migrations.ts";
@@ -67,21 +68,6 @@ class BatchWriter {
   async text(text: string): Promise<void> {
     if (this.add(Buffer.from(text))) await this.flush();
   }
-}
-
-function waitForDrain(stream: Writable): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onDrain = () => {
-      stream.off("error", onError);
-      resolve();
-    };
-    const onError = (error: Error) => {
-      stream.off("drain", onDrain);
-      reject(error);
-    };
-    stream.once("drain", onDrain);
-    stream.once("error", onError);
-  });
 }
 
 function countNewlines(chunk: Buffer): number {

@@ -14,6 +14,7 @@ import { translateError, type Connection, type TransactionSql } from "../db.ts";
 import { NetravenError } from "../errors.ts";
 import { acquireSchemaLock } from "../lock.ts";
 import { log } from "../log.ts";
+import { waitForDrain } from "../streams.ts";
 import { quoteIdent, quoteLiteral } from "../quote.ts";
 import { allTables, EXTENSIONS, versionTable } from "../schema/index.ts";
 import { SCHEMA_VERSION } from "../schema/migrations.ts";
@@ -87,21 +88,6 @@ async function rowsToReplace(connection: Connection, schema: string): Promise<Re
   return replacing;
 }
 
-function drain(stream: Writable): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const done = () => {
-      stream.off("error", fail);
-      resolve();
-    };
-    const fail = (error: Error) => {
-      stream.off("drain", done);
-      reject(error);
-    };
-    stream.once("drain", done);
-    stream.once("error", fail);
-  });
-}
-
 /** Streams the file's COPY blocks into `staging`; the parser re-checks every block and row count on the way. */
 async function load(tx: TransactionSql, file: string, staging: string): Promise<Array<{ name: string; rows: number }>> {
   let writable: Writable | undefined;
@@ -112,7 +98,7 @@ async function load(tx: TransactionSql, file: string, staging: string): Promise<
       writable = (await tx.unsafe(`COPY ${quoteIdent(staging)}.${quoteIdent(block.table.name)} (${columns}) FROM STDIN`).writable()) as Writable;
     },
     onData: async (chunk) => {
-      if (!writable!.write(chunk)) await drain(writable!);
+      if (!writable!.write(chunk)) await waitForDrain(writable!);
     },
     onBlockEnd: async (block, rows) => {
       writable!.end();
