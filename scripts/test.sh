@@ -16,7 +16,7 @@ rm -f .tmp/junit-*.xml
 bun test --timeout 120000 --reporter=junit --reporter-outfile=.tmp/junit-bun.xml "$@"
 reports=(.tmp/junit-bun.xml)
 if [ "$#" -eq 0 ] && [ -d tests/deno ]; then
-  deno test -A --no-check --reporter=junit --junit-path=.tmp/junit-deno.xml tests/deno/*.deno.ts
+  deno test -A --no-check --junit-path=.tmp/junit-deno.xml tests/deno/*.deno.ts
   reports+=(.tmp/junit-deno.xml)
 fi
 node scripts/junit-summary.mjs "${reports[@]}"
