@@ -95,7 +95,10 @@ async function load(tx: TransactionSql, file: string, staging: string): Promise<
   await parseBackup(file, {
     onBlockStart: async (block) => {
       const columns = block.columns.map(quoteIdent).join(", ");
-      writable = (await tx.unsafe(`COPY ${quoteIdent(staging)}.${quoteIdent(block.table.name)} (${columns}) FROM STDIN`).writable()) as Writable;
+      // FREEZE (allowed: the staging table was created in this transaction) writes the rows frozen and all-visible,
+      // so the row count after the commit, the app's first reads and autovacuum do not rewrite every page to set
+      // hint bits or freeze them. Nobody can see the rows before the commit anyway: the table itself is uncommitted.
+      writable = (await tx.unsafe(`COPY ${quoteIdent(staging)}.${quoteIdent(block.table.name)} (${columns}) FROM STDIN WITH (FREEZE)`).writable()) as Writable;
     },
     onData: async (chunk) => {
       if (!writable!.write(chunk)) await waitForDrain(writable!);
