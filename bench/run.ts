@@ -24,6 +24,7 @@ export interface Options {
   quietWaitS: number;
   keepWork: boolean;
   smoke: boolean;
+  render: string | undefined;
 }
 
 const HELP = `bun bench/run.ts [flags]
@@ -37,7 +38,8 @@ const HELP = `bun bench/run.ts [flags]
   --out FILE           result JSON (default bench/results/<timestamp>.json)
   --doc FILE           Markdown report (default docs/benchmarks.md; --no-doc to skip; --smoke skips unless given)
   --quiet-wait S       before each timed command wait up to S seconds for >= 90% idle CPU (default 60, smoke 0)
-  --keep-work          keep the work directory (dumps, backups) for inspection`;
+  --keep-work          keep the work directory (dumps, backups) for inspection
+  --render FILE        do not measure: render the report (--doc) from an existing result file`;
 
 function parseArgs(argv: string[]): Options {
   const smoke = argv.includes("--smoke");
@@ -54,6 +56,7 @@ function parseArgs(argv: string[]): Options {
     quietWaitS: smoke ? 0 : 60,
     keepWork: false,
     smoke,
+    render: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
@@ -105,6 +108,9 @@ function parseArgs(argv: string[]): Options {
         break;
       case "--keep-work":
         options.keepWork = true;
+        break;
+      case "--render":
+        options.render = resolve(value());
         break;
       case "--help":
       case "-h":
@@ -440,10 +446,17 @@ if (import.meta.main) {
   }
   const started = Date.now();
   try {
-    const results = await run(options);
-    mkdirSync(resolve(options.out, ".."), { recursive: true });
-    writeFileSync(options.out, `${JSON.stringify(results, null, 2)}\n`);
-    log(`\nresults: ${options.out}`);
+    let results: Results;
+    if (options.render) {
+      results = JSON.parse(readFileSync(options.render, "utf8")) as Results;
+      options.out = options.render;
+      options.doc ??= join(ROOT, "docs", "benchmarks.md");
+    } else {
+      results = await run(options);
+      mkdirSync(resolve(options.out, ".."), { recursive: true });
+      writeFileSync(options.out, `${JSON.stringify(results, null, 2)}\n`);
+      log(`\nresults: ${options.out}`);
+    }
     if (options.doc) {
       const notesFile = join(ROOT, "bench", "notes.md");
       const notes = existsSync(notesFile) ? readFileSync(notesFile, "utf8") : "";
