@@ -3,6 +3,9 @@
 // (docs/benchmarks.md, ../shared/reference/findings.md):
 //   --bytecode + --format=esm  fastest start (consola uses import.meta, so bytecode must be ESM)
 //   --minify                   smaller bundle; nothing depends on class names
+//   --splitting                the lazily imported commands become chunks evaluated only when that command runs:
+//                              ~3 ms less start-up for every command (--version 17.2 -> 14.4 ms, init on an
+//                              up-to-date database 36.3 -> 33.6 ms)
 //   --no-compile-autoload-*    a database tool must not pick up a stray .env or bunfig.toml from the cwd
 // Every built binary that can run here is smoke-tested (`--version`): a build that exits 0 can still produce a
 // binary that dies at start.
@@ -36,7 +39,7 @@ function build(variant: Variant, outfile: string, revision: string): void {
   const stamp = { version: pkg.version, revision, builtAt: new Date().toISOString(), target: variant };
   const args = [
     "build", join(root, "src/main.ts"),
-    "--compile", "--bytecode", "--format=esm", "--minify",
+    "--compile", "--bytecode", "--format=esm", "--minify", "--splitting",
     "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
     `--target=${TARGETS[variant]}`,
     "--define", `NETRAVEN_DB_BUILD=${JSON.stringify(stamp)}`,
