@@ -11,10 +11,13 @@ export interface MeasurementDef {
 }
 
 export const MEASUREMENTS = [
+  { id: "ours.version", side: "ours", label: "netraven-db --version" },
+  { id: "psql.version", side: "theirs", label: "psql --version" },
   { id: "ours.init.fresh", side: "ours", label: "netraven-db init (empty database)" },
   { id: "psql.init.fresh", side: "theirs", label: "psql -f bootstrap.sql -f netraven-orm.sql" },
   { id: "ours.init.uptodate", side: "ours", label: "netraven-db init (up to date)" },
   { id: "psql.select1", side: "theirs", label: "psql -c 'select 1'" },
+  { id: "path.select1", side: "theirs", label: "psql from PATH -c 'select 1' (Debian: the pg_wrapper script)" },
   { id: "ours.backup.gzip", side: "ours", label: "netraven-db backup --compress gzip" },
   { id: "pgdump.gzip", side: "theirs", label: "pg_dump -Fp | gzip" },
   { id: "ours.backup.zstd", side: "ours", label: "netraven-db backup --compress zstd" },
@@ -51,8 +54,10 @@ export interface RowDef {
 }
 
 export const ROWS: readonly RowDef[] = [
+  { id: "startup", title: "process start (--version)", ours: "ours.version", theirs: "psql.version", throughput: false },
   { id: "init-fresh", title: "init, empty database", ours: "ours.init.fresh", theirs: "psql.init.fresh", maxRatio: 1.2, target: "≤ 1.2x psql -f", throughput: false },
   { id: "init-uptodate", title: "init, up-to-date database", ours: "ours.init.uptodate", theirs: "psql.select1", maxRatio: 1.5, target: "≤ 1.5x select 1", throughput: false },
+  { id: "init-uptodate-path", title: "init, up-to-date vs psql as Debian users call it", ours: "ours.init.uptodate", theirs: "path.select1", throughput: false },
   { id: "backup-gzip", title: "backup gzip", ours: "ours.backup.gzip", theirs: "pgdump.gzip", maxRatio: 1.0, target: "≥ pg_dump | gzip", throughput: true },
   { id: "backup-zstd", title: "backup zstd", ours: "ours.backup.zstd", theirs: "pgdump.zstd", maxRatio: 1.0, target: "≥ pg_dump | zstd", throughput: true },
   { id: "backup-none-pgdump", title: "backup none vs pg_dump", ours: "ours.backup.none", theirs: "pgdump.plain", throughput: true },

@@ -31,7 +31,7 @@ const TIME = "/usr/bin/time";
 export function checkTools(): string[] {
   const missing: string[] = [];
   if (!existsSync(TIME)) missing.push("/usr/bin/time (apt-get install -y time)");
-  for (const tool of ["psql", "pg_dump", "pg_restore", "gzip", "zstd", "bash", "sync"]) {
+  for (const tool of ["gzip", "zstd", "bash", "sync"]) {
     if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) missing.push(tool);
   }
   return missing;

@@ -176,7 +176,10 @@ export function renderReport(results: Results, options: { notes: string; resultF
 
   out.push("## Commands, exactly as run");
   out.push("");
-  out.push("URL is `postgresql://postgres@127.0.0.1:PORT/DB` (netraven-db gets it as DATABASE_URL), the password is in PGPASSWORD for every tool; FILE, DIR and NEW are per-run paths and fresh databases.");
+  out.push(
+    "URL is `postgresql://postgres@127.0.0.1:PORT/DB` (netraven-db gets it as DATABASE_URL), the password is in PGPASSWORD for every tool; FILE, DIR and NEW are per-run paths and fresh databases. " +
+      "`psql`, `pg_dump` and `pg_restore` are the PostgreSQL programs themselves (paths under Machine and versions), not Debian's `/usr/bin` links to the pg_wrapper Perl script, which adds about 20 ms to every call; one context row shows `psql` as found on PATH.",
+  );
   out.push("");
   const sample = results.sizes[0];
   if (sample) {

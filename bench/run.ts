@@ -4,13 +4,21 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, release, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
-import { createCluster, type Cluster } from "../tests/harness/cluster.ts";
+import { createCluster, findPgBin, type Cluster } from "../tests/harness/cluster.ts";
 import { ROWS, SIZES, type MeasurementId, type SizeDef } from "./cases.ts";
 import { generationSql, rowCounts } from "./generate.ts";
 import { checkTools, CommandFailed, measure, median, type Command, type Run } from "./measure.ts";
 import { renderReport } from "./report.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
+
+// The PostgreSQL client programs themselves, not what PATH finds first: on Debian /usr/bin/psql, pg_dump and
+// pg_restore are links to pg_wrapper, a Perl script that adds ~20 ms to every call (psql -c 'select 1' takes 15 ms
+// with the binary, 38 ms through the wrapper). Measuring the wrapper would flatter every short command of ours.
+const PG_BIN = findPgBin();
+const PSQL = join(PG_BIN, "psql");
+const PG_DUMP = join(PG_BIN, "pg_dump");
+const PG_RESTORE = join(PG_BIN, "pg_restore");
 
 export interface Options {
   sizes: SizeDef["name"][];
@@ -179,7 +187,7 @@ function machine(): Record<string, string> {
 }
 
 function psqlAt(url: string, sqlText: string, env: Record<string, string>): string {
-  const result = spawnSync("psql", ["-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sqlText], { encoding: "utf8", env });
+  const result = spawnSync(PSQL, ["-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sqlText], { encoding: "utf8", env });
   if (result.status !== 0) throw new Error(`psql -c ${sqlText.slice(0, 80)} failed: ${result.stderr}`);
   return result.stdout.trim();
 }
@@ -199,7 +207,7 @@ const log = (text: string) => process.stderr.write(`${text}\n`);
 // ---- The run -----------------------------------------------------------------------------------------------------
 
 export async function run(options: Options): Promise<Results> {
-  const missing = checkTools();
+  const missing = [...checkTools(), ...[PSQL, PG_DUMP, PG_RESTORE].filter((tool) => !existsSync(tool))];
   if (missing.length) throw new Error(`missing tools: ${missing.join(", ")}`);
   if (!existsSync(options.binary)) throw new Error(`${options.binary} does not exist: build it first with \`bun build/compile.ts\``);
 
@@ -238,9 +246,9 @@ export async function run(options: Options): Promise<Results> {
     results.versions = {
       "netraven-db": firstLine([options.binary, "--version"]),
       postgresql: psqlAt(url("postgres"), "select version()", baseEnv),
-      psql: firstLine(["psql", "--version"]),
-      pg_dump: firstLine(["pg_dump", "--version"]),
-      pg_restore: firstLine(["pg_restore", "--version"]),
+      psql: `${firstLine([PSQL, "--version"])} (${PSQL})`,
+      pg_dump: `${firstLine([PG_DUMP, "--version"])} (${PG_DUMP})`,
+      pg_restore: `${firstLine([PG_RESTORE, "--version"])} (${PG_RESTORE})`,
       gzip: firstLine(["gzip", "--version"]),
       zstd: firstLine(["zstd", "--version"]),
       "bench runner": `bun ${process.versions.bun ?? "?"}`,
@@ -271,7 +279,7 @@ export async function run(options: Options): Promise<Results> {
       if (init.status !== 0) throw new Error(`netraven-db init failed: ${init.stderr}`);
       const generateStarted = Date.now();
       const script = `\\set ON_ERROR_STOP on\n${generationSql({ schema: "netraven", scale: size.scale, seed: options.seed }).map((s) => `${s};\n`).join("")}VACUUM (FREEZE, ANALYZE);\n`;
-      const gen = spawnSync("psql", ["-X", "-q", "-d", url(db)], { input: script, encoding: "utf8", env: baseEnv, maxBuffer: 16 * 1024 * 1024 });
+      const gen = spawnSync(PSQL, ["-X", "-q", "-d", url(db)], { input: script, encoding: "utf8", env: baseEnv, maxBuffer: 16 * 1024 * 1024 });
       if (gen.status !== 0) throw new Error(`data generation failed: ${gen.stderr}`);
       const generateMs = Date.now() - generateStarted;
       const tableRows = psqlAt(
@@ -291,7 +299,7 @@ export async function run(options: Options): Promise<Results> {
 
       // pg_restore needs a custom-format dump; made once, not timed.
       const customDump = join(dir, "pg_dump.custom");
-      const custom = spawnSync("pg_dump", ["-Fc", "-n", "netraven", "-d", url(db), "-f", customDump], { env: baseEnv, encoding: "utf8" });
+      const custom = spawnSync(PG_DUMP, ["-Fc", "-n", "netraven", "-d", url(db), "-f", customDump], { env: baseEnv, encoding: "utf8" });
       if (custom.status !== 0) throw new Error(`pg_dump -Fc failed: ${custom.stderr}`);
 
       const result: SizeResult = {
@@ -318,8 +326,14 @@ export async function run(options: Options): Promise<Results> {
       /** Ours and theirs back to back, in alternating order, so slow drift on the machine hits both alike. */
       const pair = (rep: number, a: () => void, b: () => void) => (rep % 2 === 0 ? (a(), b()) : (b(), a()));
 
-      // init rows: cheap, so more repetitions. Each fresh run gets its own empty database.
+      // init rows: cheap, so more repetitions. Each fresh run gets its own empty database. Process start-up alone
+      // (--version) is measured alongside: at the small size it is a visible share of every command.
       for (let rep = 0; rep < options.initReps; rep++) {
+        pair(
+          rep,
+          () => timed("ours.version", ours("--version", ["--version"], db)),
+          () => timed("psql.version", theirs("psql --version", [PSQL, "--version"])),
+        );
         pair(
           rep,
           () => {
@@ -329,15 +343,16 @@ export async function run(options: Options): Promise<Results> {
           },
           () => {
             const fresh = freshDatabase();
-            timed("psql.init.fresh", theirs(`psql -X -q -v ON_ERROR_STOP=1 -d URL -f ${"tests/fixtures/netraven-bootstrap.sql"} -f tests/fixtures/netraven-orm.sql`, ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url(fresh), "-f", bootstrapSql, "-f", ormSql]));
+            timed("psql.init.fresh", theirs(`psql -X -q -v ON_ERROR_STOP=1 -d URL -f ${"tests/fixtures/netraven-bootstrap.sql"} -f tests/fixtures/netraven-orm.sql`, [PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url(fresh), "-f", bootstrapSql, "-f", ormSql]));
             dropDatabase(fresh);
           },
         );
         pair(
           rep,
           () => timed("ours.init.uptodate", ours("init -q", ["init", "-q"], db)),
-          () => timed("psql.select1", theirs("psql -X -q -d URL -c 'select 1'", ["psql", "-X", "-q", "-d", url(db), "-c", "select 1"])),
+          () => timed("psql.select1", theirs("psql -X -q -d URL -c 'select 1'", [PSQL, "-X", "-q", "-d", url(db), "-c", "select 1"])),
         );
+        timed("path.select1", theirs("psql -X -q -d URL -c 'select 1' (psql as found on PATH)", ["psql", "-X", "-q", "-d", url(db), "-c", "select 1"]));
       }
 
       const files: Record<string, string> = {};
@@ -362,10 +377,10 @@ export async function run(options: Options): Promise<Results> {
               const file = join(dir, `pg_dump.${ext}`);
               rmSync(file, { force: true });
               if (compression === "none") {
-                timed("pgdump.plain", theirs("pg_dump -Fp -n netraven -d URL -f FILE", ["pg_dump", "-Fp", "-n", "netraven", "-d", url(db), "-f", file]));
+                timed("pgdump.plain", theirs("pg_dump -Fp -n netraven -d URL -f FILE", [PG_DUMP, "-Fp", "-n", "netraven", "-d", url(db), "-f", file]));
               } else {
                 const compress = compression === "gzip" ? `gzip -${level}` : `zstd -${level} -q`;
-                timed(compression === "gzip" ? "pgdump.gzip" : "pgdump.zstd", shell(`pg_dump -Fp -n netraven -d URL | ${compress} > FILE`, `pg_dump -Fp -n netraven -d '${url(db)}' | ${compress} > '${file}'`));
+                timed(compression === "gzip" ? "pgdump.gzip" : "pgdump.zstd", shell(`pg_dump -Fp -n netraven -d URL | ${compress} > FILE`, `${PG_DUMP} -Fp -n netraven -d '${url(db)}' | ${compress} > '${file}'`));
               }
               files[`pg_dump.${compression}`] = file;
             },
@@ -376,7 +391,7 @@ export async function run(options: Options): Promise<Results> {
         rmSync(copyDir, { recursive: true, force: true });
         mkdirSync(copyDir);
         const copyArgs = tables.flatMap((t) => ["-c", `\\copy netraven.${t.name} to '${join(copyDir, `${t.name}.copy`)}'`]);
-        timed("psql.copy", theirs(`psql -X -q -d URL -c "\\copy netraven.TABLE to 'FILE'" (one -c per table, ${tables.length} tables)`, ["psql", "-X", "-q", "-d", url(db), ...copyArgs]));
+        timed("psql.copy", theirs(`psql -X -q -d URL -c "\\copy netraven.TABLE to 'FILE'" (one -c per table, ${tables.length} tables)`, [PSQL, "-X", "-q", "-d", url(db), ...copyArgs]));
         rmSync(copyDir, { recursive: true, force: true });
 
         // verify: ours against a reference of what a script would do to check a file (checksum + decompress).
@@ -403,18 +418,18 @@ export async function run(options: Options): Promise<Results> {
         pair(
           rep,
           () => restoreInto("ours.restore.none", (t) => ours(`restore FILE.sql --yes --target-db NEW -q`, ["restore", files["ours.none"]!, "--yes", "--target-db", t, "-q"], "postgres")),
-          () => restoreInto("psql.restore.plain", (t) => theirs("psql -X -q -v ON_ERROR_STOP=1 -d URL < pg_dump.sql", ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url(t)], files["pg_dump.none"])),
+          () => restoreInto("psql.restore.plain", (t) => theirs("psql -X -q -v ON_ERROR_STOP=1 -d URL < pg_dump.sql", [PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url(t)], files["pg_dump.none"])),
         );
         pair(
           rep,
           () => restoreInto("ours.restore.gzip", (t) => ours(`restore FILE.sql.gz --yes --target-db NEW -q`, ["restore", files["ours.gzip"]!, "--yes", "--target-db", t, "-q"], "postgres")),
           () =>
             restoreInto("psql.restore.gzip", (t) =>
-              shell("gunzip -c pg_dump.sql.gz | psql -X -q -v ON_ERROR_STOP=1 -d URL", `gunzip -c '${files["pg_dump.gzip"]}' | psql -X -q -v ON_ERROR_STOP=1 -d '${url(t)}' > /dev/null`),
+              shell("gunzip -c pg_dump.sql.gz | psql -X -q -v ON_ERROR_STOP=1 -d URL", `gunzip -c '${files["pg_dump.gzip"]}' | ${PSQL} -X -q -v ON_ERROR_STOP=1 -d '${url(t)}' > /dev/null`),
             ),
         );
         for (const jobs of [1, 2]) {
-          restoreInto(`pgrestore.j${jobs}` as MeasurementId, (t) => theirs(`pg_restore -j ${jobs} --exit-on-error -d URL pg_dump.custom`, ["pg_restore", "-j", String(jobs), "--exit-on-error", "-d", url(t), customDump]));
+          restoreInto(`pgrestore.j${jobs}` as MeasurementId, (t) => theirs(`pg_restore -j ${jobs} --exit-on-error -d URL pg_dump.custom`, [PG_RESTORE, "-j", String(jobs), "--exit-on-error", "-d", url(t), customDump]));
         }
       }
       for (const [key, path] of Object.entries(files)) result.fileBytes[key] = fileSize(path);
