@@ -197,6 +197,15 @@ function serverAcceptsTls(host: string, port: number, timeoutMs: number): Promis
 
 const TLS_REQUIRED = new Set(["require", "verify-ca", "verify-full"]);
 
+/**
+ * Ends the client: postgres.js sends Terminate on its next turn, then waits for the server to close the socket,
+ * which the caller does not need to see. Resolves once Terminate is on its way (or the end is complete).
+ */
+async function closeWithoutWaiting(sql: Sql): Promise<void> {
+  const ending = sql.end({ timeout: 5 });
+  await Promise.race([ending, new Promise((resolve) => setTimeout(resolve, 0))]);
+}
+
 /** Connects, retrying only what can heal (server not up yet, socket missing, DNS not resolvable, starting up). */
 export async function connect(settings: ConnectionSettings, retry: RetrySettings, options: { max?: number; database?: string } = {}): Promise<Connection> {
   const target = { ...settings, database: options.database ?? settings.database };
@@ -214,7 +223,7 @@ export async function connect(settings: ConnectionSettings, retry: RetrySettings
     try {
       const server = await probe(sql);
       if (attempt > 1) log.info(`Connected to ${describeServer(target)} after ${attempt} attempts (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-      return { sql, server, settings: target, close: () => sql.end({ timeout: 5 }) };
+      return { sql, server, settings: target, close: () => closeWithoutWaiting(sql) };
     } catch (error) {
       await sql.end({ timeout: 0 }).catch(() => undefined);
       const verdict = classifyConnectError(error, target);

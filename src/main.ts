@@ -3,7 +3,7 @@
 // here with the usage exit status, because citty's parser silently ignores them.
 import { renderUsage, runCommand, type ArgsDef, type CommandDef } from "citty";
 import { commands, type CommandName } from "./commands/index.ts";
-import { reportError } from "./commands/_run.ts";
+import { reportError } from "./failure.ts";
 import { EXIT, Errors, exitStatusFor, type ExitStatus } from "./errors.ts";
 import { versionLine } from "./version.ts";
 
@@ -84,7 +84,8 @@ export async function main(argv: string[]): Promise<ExitStatus> {
 }
 
 const status = await main(process.argv.slice(2));
-process.exitCode = status;
-// Connections are closed in `finally` blocks, so the process exits on its own; this unref'd timer only guards
-// against a leaked handle keeping a container's start sequence waiting forever.
-setTimeout(() => process.exit(status), 10_000).unref();
+// Everything is done and every connection has sent its Terminate; waiting for the server to close its end of the
+// socket would only add milliseconds to every container start. Flush what we printed, then leave.
+const flushed = (stream: NodeJS.WriteStream) => new Promise<void>((resolve) => stream.write("", () => resolve()));
+await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+process.exit(status);

@@ -2,35 +2,12 @@
 // stderr (or a JSON error document on stdout with --json) and an exit status. Commands never call process.exit.
 import { describeServer, resolveConnection, resolveRetry, type Env } from "../config.ts";
 import { connect, type Connection } from "../db.ts";
-import { exitStatusFor, isNetravenError, type ExitStatus } from "../errors.ts";
-import { log, printJson, setVerbosity, verbosityFrom } from "../log.ts";
+import { exitStatusFor, type ExitStatus } from "../errors.ts";
+import { reportError, type OutputFlags } from "../failure.ts";
+import { log, setVerbosity, verbosityFrom } from "../log.ts";
 
-export interface OutputFlags {
-  json?: boolean;
-  quiet?: boolean;
-  verbose?: boolean;
-}
 
 /** `contract` as in exitStatusFor: the JSON document's exit_status is the status the process really exits with. */
-export function reportError(error: unknown, flags: OutputFlags, contract: "default" | "checker" = "default"): void {
-  if (isNetravenError(error)) {
-    const lines = (error.details?.lines as string[] | undefined) ?? [];
-    if (flags.json) {
-      const { lines: _lines, ...details } = error.details ?? {};
-      printJson({ ok: false, error: { code: error.code, message: error.message, hint: error.hint ?? null, exit_status: exitStatusFor(error, contract) }, ...details });
-    }
-    for (const line of lines) log.error(line);
-    log.error(error.message);
-    if (error.hint) log.info(`hint: ${error.hint}`);
-    if (error.cause) log.debug(`cause: ${(error.cause as Error)?.stack ?? String(error.cause)}`);
-    return;
-  }
-  const message = (error as Error)?.message ?? String(error);
-  if (flags.json) printJson({ ok: false, error: { code: "INTERNAL", message, hint: null, exit_status: 2 } });
-  log.error(`unexpected failure: ${message}`);
-  log.debug((error as Error)?.stack ?? "");
-}
-
 export async function runBody(flags: OutputFlags, contract: "default" | "checker", body: () => Promise<ExitStatus>): Promise<ExitStatus> {
   setVerbosity(verbosityFrom(flags));
   try {

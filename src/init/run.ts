@@ -102,7 +102,7 @@ async function seed(exec: Executor, tx: Queryable, options: InitOptions): Promis
     seeded.tags = await exec.run(renderTagSeed(options.schema));
   }
   if (options.adminPassword && !state?.admin) {
-    const hash = exec.dryRun ? "" : hashAdminPassword(options.adminPassword);
+    const hash = exec.dryRun ? "" : await hashAdminPassword(options.adminPassword);
     seeded.admin = (await exec.run(renderAdminSeed(options.schema), [hash])) > 0;
   }
   return seeded;
@@ -224,10 +224,14 @@ export async function runInit(connection: Connection, options: InitOptions): Pro
   // 1. Fast path: read-only, no lock.
   try {
     const facts = await inspectDatabase(connection.sql, schema);
-    const version = facts.hasVersionTable ? await readSchemaVersion(connection.sql, schema) : null;
+    const complete = facts.hasVersionTable && facts.tablesPresent === allTables.length;
+    // Both in one round trip (postgres.js pipelines queries issued together); seeds only when the tables exist.
+    const [version, seeds] = await Promise.all([
+      facts.hasVersionTable ? readSchemaVersion(connection.sql, schema) : null,
+      complete ? readSeedState(connection.sql, schema) : undefined,
+    ]);
     if (version !== null && version > latest) throw refuseNewer(version, latest, schema);
-    if (upToDate(facts, version, latest, schema)) {
-      const seeds = await readSeedState(connection.sql, schema);
+    if (seeds && upToDate(facts, version, latest, schema)) {
       if (seedsComplete(seeds, Boolean(options.adminPassword))) {
         return finish({ action: "up-to-date", dryRun: options.dryRun, schema, schemaVersion: latest, previousVersion: version, statements: [], repaired: [], warnings: [], seeded: { settings: 0, tags: 0, admin: false } });
       }

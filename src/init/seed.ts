@@ -1,6 +1,5 @@
 // Default rows: statements that insert only what is missing. Values travel as one JSON literal, so --dry-run
 // prints exactly the SQL that runs. Timestamps are naive UTC, as the app's datetime.utcnow() writes them.
-import bcrypt from "bcryptjs";
 import type { Queryable } from "../db.ts";
 import { quoteIdent, quoteLiteral, textArray } from "../quote.ts";
 import type { Statement } from "../schema/render.ts";
@@ -43,8 +42,9 @@ ON CONFLICT DO NOTHING`,
   };
 }
 
-/** passlib's bcrypt verifies $2b$ hashes; cost 12 is passlib's default. */
-export function hashAdminPassword(password: string): string {
+/** passlib's bcrypt verifies $2b$ hashes; cost 12 is passlib's default. Loaded only when needed (start-up time). */
+export async function hashAdminPassword(password: string): Promise<string> {
+  const { default: bcrypt } = await import("bcryptjs");
   return bcrypt.hashSync(password, 12);
 }
 
@@ -56,11 +56,11 @@ export interface SeedState {
 
 export async function readSeedState(sql: Queryable, schema: string): Promise<SeedState> {
   const s = quoteIdent(schema);
+  // Values inline (see bindLiterals in quote.ts for why), quoted directly: the schema name may itself hold "$1".
   const [row] = await sql.unsafe<Array<{ settings: number; tag: boolean; admin: boolean }>>(
-    `select (select count(*) from ${s}.admin_settings where key = any($1::text[]))::int as settings,
-            exists (select 1 from ${s}.tags where name = $2) as tag,
-            exists (select 1 from ${s}.users where username = $3) as admin`,
-    [textArray(adminSettingSeeds.map((x) => x.key)), defaultTag.name, bootstrapAdmin.username],
+    `select (select count(*) from ${s}.admin_settings where key = any(${quoteLiteral(textArray(adminSettingSeeds.map((x) => x.key)))}::text[]))::int as settings,
+            exists (select 1 from ${s}.tags where name = ${quoteLiteral(defaultTag.name)}) as tag,
+            exists (select 1 from ${s}.users where username = ${quoteLiteral(bootstrapAdmin.username)}) as admin`,
   );
   return { settingsPresent: row!.settings, defaultTag: row!.tag, admin: row!.admin };
 }

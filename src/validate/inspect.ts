@@ -1,6 +1,6 @@
 // Reads pg_catalog into a plain model that diff.ts compares. The queries live in sql/ and are embedded.
 import type { Queryable } from "../db.ts";
-import { quoteIdent, textArray } from "../quote.ts";
+import { bindLiterals, quoteIdent, textArray } from "../quote.ts";
 import { allTables } from "../schema/index.ts";
 import inspectSchemaSql from "../../sql/inspect-schema.sql" with { type: "text" };
 import inspectDatabaseSql from "../../sql/inspect-database.sql" with { type: "text" };
@@ -89,7 +89,7 @@ export async function inspectDatabase(sql: Queryable, schema: string): Promise<D
       tables_present: number;
       indexes_present: number;
     }>
-  >(inspectDatabaseSql, [schema, textArray(allTables.map((t) => t.name)), textArray(allTables.flatMap((t) => t.indexes.map((ix) => ix.name)))]);
+  >(bindLiterals(inspectDatabaseSql, [schema, textArray(allTables.map((t) => t.name)), textArray(allTables.flatMap((t) => t.indexes.map((ix) => ix.name)))]));
   return {
     extensions: row!.extensions,
     schemaExists: row!.schema_exists,
