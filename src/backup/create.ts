@@ -2,8 +2,8 @@
 //
 // All tables are read inside one REPEATABLE READ READ ONLY transaction, so foreign keys hold in the file even while
 // the app writes. COPY output arrives one row per message; the main thread gathers rows into ~256 KiB batches
-// (handling them row by row is ~35x slower in Bun) and hands them to the output thread, which counts rows, hashes
-// each table, compresses and writes. The file is written under a hidden temporary name, its header completed in
+// (handling them row by row is ~35x slower in Bun) and hands them to the output thread, which counts rows, takes
+// each table's CRC-32, compresses and writes. The file is written under a hidden temporary name, its header completed in
 // place, fsynced and read back for its SHA-256, and only then renamed into place; any failure removes it. A backup
 // never reports success when it failed.
 import * as crypto from "node:crypto";
@@ -64,7 +64,7 @@ type ToOutput =
   | { type: "end" };
 type FromOutput =
   | { type: "ack"; bytes: number; buffer?: ArrayBuffer }
-  | { type: "table"; rows: number; sha256: string }
+  | { type: "table"; rows: number; crc32: string }
   | { type: "done"; bytesOut: number }
   | { type: "error"; message: string; code?: string };
 
@@ -82,7 +82,6 @@ function outputThread(
   scope: Scope,
   zlib: typeof import("node:zlib"),
   fs: typeof import("node:fs"),
-  crypto: typeof import("node:crypto"),
   relieveMemory: (bytes: number) => void,
 ): void {
   let fd = -1;
@@ -93,7 +92,7 @@ function outputThread(
   let syncing: Promise<void> | undefined;
   let failed = false;
   let compressor: import("node:stream").Transform | undefined;
-  let table: { hash: import("node:crypto").Hash; rows: number } | undefined;
+  let table: { crc: number; rows: number } | undefined;
   // Messages wait here while the compressor works on earlier ones (its callbacks are asynchronous).
   const queue: ToOutput[] = [];
   let busy = false;
@@ -149,10 +148,10 @@ function outputThread(
         return next();
       }
       case "table":
-        table = { hash: crypto.createHash("sha256"), rows: 0 };
+        table = { crc: 0, rows: 0 };
         return next();
       case "table-end":
-        scope.postMessage({ type: "table", rows: table!.rows, sha256: table!.hash.digest("hex") });
+        scope.postMessage({ type: "table", rows: table!.rows, crc32: table!.crc.toString(16).padStart(8, "0") });
         table = undefined;
         return next();
       case "data":
@@ -160,7 +159,7 @@ function outputThread(
         const buffer = message.data;
         const data = new Uint8Array(buffer, 0, message.length);
         if (message.type === "data") {
-          table!.hash.update(data);
+          table!.crc = zlib.crc32(data, table!.crc);
           table!.rows += countRows(data);
         }
         if (!compressor) {
@@ -209,7 +208,7 @@ class OutputThread {
   /** Uncompressed bytes sent so far. */
   bytes = 0;
   bytesOut = 0;
-  readonly tables: Array<{ rows: number; sha256: string }> = [];
+  readonly tables: Array<{ rows: number; crc32: string }> = [];
   private inFlight = 0;
   private readonly pool: ArrayBuffer[] = [];
   private roomWaiter: (() => void) | undefined;
@@ -235,7 +234,7 @@ class OutputThread {
           }
           return;
         case "table":
-          this.tables.push({ rows: message.rows, sha256: message.sha256 });
+          this.tables.push({ rows: message.rows, crc32: message.crc32 });
           return;
         case "done":
           this.bytesOut = message.bytesOut;
@@ -249,9 +248,9 @@ class OutputThread {
     let url: string | undefined;
     try {
       const source = [
-        `import * as zlib from "node:zlib"; import * as fs from "node:fs"; import * as crypto from "node:crypto";`,
+        `import * as zlib from "node:zlib"; import * as fs from "node:fs";`,
         `const relieveMemory = ${memoryGuardSource};`,
-        `(${outputThread.toString()})(self, zlib, fs, crypto, relieveMemory);`,
+        `(${outputThread.toString()})(self, zlib, fs, relieveMemory);`,
       ].join("\n");
       url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
       worker = new Worker(url, { type: "module" });
@@ -274,7 +273,7 @@ class OutputThread {
     } else {
       // In-process: the same code, messages delivered asynchronously as a worker would.
       const scope: Scope = { postMessage: (message) => queueMicrotask(() => receive(message)), onmessage: null };
-      outputThread(scope, zlib, fs, crypto, () => undefined);
+      outputThread(scope, zlib, fs, () => undefined);
       this.post = (message) => queueMicrotask(() => scope.onmessage?.({ data: message }));
       this.stop = () => undefined;
     }
@@ -490,7 +489,7 @@ export async function createBackup(connection: Connection, options: BackupOption
     started_at: started.toISOString(),
     finished_at: null,
     data_bytes: 0,
-    tables: tables.map((t) => ({ name: t.name, rows: 0, sha256: "0".repeat(64) })),
+    tables: tables.map((t) => ({ name: t.name, rows: 0, crc32: "00000000" })),
     complete: false,
   };
   const parts = renderScriptParts(options.schema, tables);
@@ -575,7 +574,7 @@ export async function createBackup(connection: Connection, options: BackupOption
     const finishedAt = new Date();
     header.finished_at = finishedAt.toISOString();
     header.data_bytes = HEADER_BYTES + writer.bytes;
-    header.tables = tables.map((t, i) => ({ name: t.name, rows: counts[i]!, sha256: writer.tables[i]!.sha256 }));
+    header.tables = tables.map((t, i) => ({ name: t.name, rows: counts[i]!, crc32: writer.tables[i]!.crc32 }));
     header.complete = true;
     // The completed header goes in place, then the file is fsynced while it is read back: the checksum is of the
     // bytes a restore will read, and both must be done before the file gets its final name.

@@ -25,8 +25,10 @@ export const COMPRESSIONS: readonly Compression[] = ["gzip", "zstd", "none"];
 
 export const EXTENSION_OF: Record<Compression, string> = { gzip: ".sql.gz", zstd: ".sql.zst", none: ".sql" };
 
-// Each table's COPY data is hashed, so a changed byte is found even in a file that has lost its manifest.
-const TableCount = z.object({ name: z.string().regex(/^[a-z_][a-z0-9_]*$/), rows: z.number().int().nonnegative(), sha256: z.string().regex(/^[0-9a-f]{64}$/) });
+// Each table's COPY data carries a CRC-32, so a changed byte is found even in a file that has lost its manifest.
+// (CRC, not SHA-256: it finds corruption at memory speed; tampering is the manifest's SHA-256's job, and a forged
+// file is refused anyway because its SQL text must be exactly what netraven-db writes.)
+const TableCount = z.object({ name: z.string().regex(/^[a-z_][a-z0-9_]*$/), rows: z.number().int().nonnegative(), crc32: z.string().regex(/^[0-9a-f]{8}$/) });
 
 export const HeaderSchema = z.object({
   format_version: z.literal(FORMAT_VERSION, { message: `unsupported format version (this netraven-db reads version ${FORMAT_VERSION})` }),
@@ -62,7 +64,7 @@ export function renderHeader(header: BackupHeader): Buffer {
     `-- finished_at: ${header.finished_at ?? "-"}`,
     `-- data_bytes: ${header.data_bytes}`,
     `-- complete: ${header.complete ? "yes" : "no"}`,
-    ...header.tables.map((t) => `-- table: ${t.name} rows=${t.rows} sha256=${t.sha256}`),
+    ...header.tables.map((t) => `-- table: ${t.name} rows=${t.rows} crc32=${t.crc32}`),
   ];
   const body = `${lines.join("\n")}\n`;
   const end = `${HEADER_END}\n`;
@@ -81,11 +83,11 @@ export function parseHeader(block: Buffer): BackupHeader {
   if (!text.startsWith(`${MAGIC_LINE}\n`)) throw new FormatError("not a netraven-db backup (no netraven-db header)");
   if (!text.endsWith(`${HEADER_END}\n`)) throw new FormatError("the header is damaged (no end-of-header line)");
   const fields: Record<string, string> = {};
-  const tables: Array<{ name: string; rows: number; sha256: string }> = [];
+  const tables: Array<{ name: string; rows: number; crc32: string }> = [];
   for (const line of text.split("\n")) {
-    const table = line.match(/^-- table: (\S+) rows=(\d+) sha256=([0-9a-f]{64})$/);
+    const table = line.match(/^-- table: (\S+) rows=(\d+) crc32=([0-9a-f]{8})$/);
     if (table) {
-      tables.push({ name: table[1]!, rows: Number(table[2]), sha256: table[3]! });
+      tables.push({ name: table[1]!, rows: Number(table[2]), crc32: table[3]! });
       continue;
     }
     const field = line.match(/^-- ([a-z_]+): (.*)$/);

@@ -42,8 +42,8 @@ function header(overrides: Partial<BackupHeader> = {}): BackupHeader {
     finished_at: "2026-11-25T19:05:03.456Z",
     data_bytes: 123456,
     tables: [
-      { name: "users", rows: 3, sha256: "a".repeat(64) },
-      { name: "devices", rows: 0, sha256: "0123456789abcdef".repeat(4) },
+      { name: "users", rows: 3, crc32: "a".repeat(8) },
+      { name: "devices", rows: 0, crc32: "0123abcd" },
     ],
     complete: true,
     ...overrides,
@@ -107,11 +107,11 @@ describe("renderHeader", () => {
     expect(text).toContain('-- database: "netraven"\n');
     expect(text).toContain("-- finished_at: -\n");
     expect(text).toContain("-- complete: no\n");
-    expect(text).toContain(`-- table: users rows=3 sha256=${"a".repeat(64)}\n`);
+    expect(text).toContain(`-- table: users rows=3 crc32=${"a".repeat(8)}\n`);
   });
 
   test("a header that cannot fit is refused, not truncated", () => {
-    const tables = Array.from({ length: 60 }, (_, i) => ({ name: `table_number_${i}`, rows: 1_000_000, sha256: "f".repeat(64) }));
+    const tables = Array.from({ length: 120 }, (_, i) => ({ name: `table_number_${i}`, rows: 1_000_000, crc32: "f".repeat(8) }));
     expect(() => renderHeader(header({ tables }))).toThrow("does not fit");
   });
 
@@ -189,7 +189,7 @@ describe("parseHeader", () => {
       ["-- schema:", '-- schema: ""', "schema"],
       ["-- tool_version:", null, "tool_version"],
       ["-- data_bytes:", "-- data_bytes: -5", "data_bytes"],
-      ["-- table: users", `-- table: Bad-Name rows=1 sha256=${"a".repeat(64)}`, "tables.0.name"],
+      ["-- table: users", `-- table: Bad-Name rows=1 crc32=${"a".repeat(8)}`, "tables.0.name"],
     ];
     for (const [prefix, replacement, field] of cases) {
       const error = formatError(() => parseHeader(damaged(prefix, replacement)));
@@ -207,7 +207,7 @@ describe("parseHeader", () => {
 
   test("any other change to the rendered text is damage too", () => {
     const changes: Array<[string, string | null]> = [
-      ["-- table: users", "-- table: users rows=3 sha256=XYZ"], // a hash that is not a hash
+      ["-- table: users", "-- table: users rows=3 crc32=XYZ"], // a hash that is not a hash
       ["-- tool_version:", "-- schema_version: 2\n-- tool_version: 0.1.0"], // lines out of order
       ["-- Restore with", "-- Restore with netraven-db restore FILE"], // the fixed text changed
       ["-- complete:", "-- complete: yes\n-- made_by: someone"], // an extra line
