@@ -75,7 +75,12 @@ export async function fillRealisticData(sql: postgres.Sql, options: { devices?: 
   `);
 }
 
-/** md5 of every row of every table in primary-key order, computed by the server: what "identical" means. */
+const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
+
+/**
+ * md5 of every row of every table in primary-key order, computed by the server: what "identical" means. Every
+ * identifier is quoted, so schemas named with quotes, spaces or unicode work.
+ */
 export async function tableChecksums(sql: postgres.Sql, schema = "netraven", where: Record<string, string> = {}): Promise<Record<string, string>> {
   const tables = await sql<{ table: string; pk: string }[]>`
     select c.relname as table, string_agg(quote_ident(a.attname), ', ' order by k.ord) as pk
@@ -86,7 +91,7 @@ export async function tableChecksums(sql: postgres.Sql, schema = "netraven", whe
   const result: Record<string, string> = {};
   for (const { table, pk } of tables) {
     const filter = where[table] ? ` where ${where[table]}` : "";
-    const [row] = await sql.unsafe(`select count(*)::int as n, md5(coalesce(string_agg(t::text, E'\\n' order by ${pk}), '')) as sum from "${schema}"."${table}" t${filter}`);
+    const [row] = await sql.unsafe(`select count(*)::int as n, md5(coalesce(string_agg(t::text, E'\\n' order by ${pk}), '')) as sum from ${quoteIdent(schema)}.${quoteIdent(table)} t${filter}`);
     result[table] = `${row!.n}:${row!.sum}`;
   }
   return result;

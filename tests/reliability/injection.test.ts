@@ -15,7 +15,7 @@ import { basename, join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { runBinary, type RunResult } from "../harness/binary.ts";
 import { adminSql, client, createTestDatabase, psql, testServer, type TestDatabase } from "../harness/db.ts";
-import { fillRealisticData } from "../harness/data.ts";
+import { fillRealisticData, tableChecksums } from "../harness/data.ts";
 
 const rand = () => Math.random().toString(36).slice(2, 8);
 const qi = (name: string) => `"${name.replace(/"/g, '""')}"`;
@@ -34,22 +34,6 @@ function oneErrorLine(run: RunResult): string {
   expect({ stderr: run.stderr, errors: errors.length }).toEqual({ stderr: run.stderr, errors: 1 });
   expect(run.stderr).not.toContain("    at ");
   return errors[0]!;
-}
-
-/** Row checksums of every table in `schema`, computed by the server, with every identifier quoted. */
-async function checksums(sql: ReturnType<typeof client>, schema: string): Promise<Record<string, string>> {
-  const tables = await sql<{ table: string; pk: string }[]>`
-    select c.relname as table, string_agg(quote_ident(a.attname), ', ' order by k.ord) as pk
-    from pg_index i join pg_class c on c.oid = i.indrelid join pg_namespace n on n.oid = c.relnamespace
-    cross join lateral unnest(i.indkey) with ordinality k(attnum, ord)
-    join pg_attribute a on a.attrelid = c.oid and a.attnum = k.attnum
-    where n.nspname = ${schema} and i.indisprimary group by c.relname order by 1`;
-  const result: Record<string, string> = {};
-  for (const { table, pk } of tables) {
-    const [row] = await sql.unsafe(`select count(*)::int as n, md5(coalesce(string_agg(t::text, E'\\n' order by ${pk}), '')) as sum from ${qi(schema)}.${qi(table)} t`);
-    result[table] = `${row!.n}:${row!.sum}`;
-  }
-  return result;
 }
 
 /** Everything about a database an attack could change: schemas, relations, database/role settings, extensions. */
@@ -128,7 +112,7 @@ describe("schema and database names with quotes, spaces, semicolons and unicode"
 
       const targetSql = client(testServer().url("postgres"), { database: target, max: 1 });
       try {
-        expect(await checksums(targetSql, schema)).toEqual(await checksums(db.sql, schema));
+        expect(await tableChecksums(targetSql, schema)).toEqual(await tableChecksums(db.sql, schema));
         const [dbRow] = await targetSql`select current_database() as name`;
         expect(dbRow!.name).toBe(target);
       } finally {
@@ -142,7 +126,7 @@ describe("schema and database names with quotes, spaces, semicolons and unicode"
       const validateByHand = await runBinary(["validate", "--schema", schema, "--json"], { env: byHand.env });
       expect(JSON.parse(validateByHand.stdout).differences).toEqual([]);
       expect(validateByHand.status).toBe(0);
-      expect(await checksums(byHand.sql, schema)).toEqual(await checksums(db.sql, schema));
+      expect(await tableChecksums(byHand.sql, schema)).toEqual(await tableChecksums(db.sql, schema));
 
       // The canary is untouched, and no stray schema or database appeared.
       const [canary] = await db.sql`select count(*)::int as n from public.x`;
@@ -177,7 +161,7 @@ describe("schema and database names with quotes, spaces, semicolons and unicode"
     const file = JSON.parse(backup.stdout).path;
     // The live database gets different data, so a restore into it would show.
     await source.sql`delete from netraven.job_log_entries`;
-    const before = await checksums(source.sql, "netraven");
+    const before = await tableChecksums(source.sql, "netraven");
     const long = `d${"é".repeat(40)}`; // 81 bytes: PostgreSQL would silently cut it to 63
     for (const [args, pattern] of [
       [["--target-db", ""], /--target-db: database name must not be empty/],
@@ -189,7 +173,7 @@ describe("schema and database names with quotes, spaces, semicolons and unicode"
       expect(oneErrorLine(run)).toMatch(pattern);
       expect(run.status).toBe(3);
     }
-    expect(await checksums(source.sql, "netraven")).toEqual(before);
+    expect(await tableChecksums(source.sql, "netraven")).toEqual(before);
     const databases = await adminSql()`select datname from pg_database where datname like 'd%' and length(datname) > 40`;
     expect(databases.length).toBe(0);
   });
@@ -382,7 +366,7 @@ describe("a backup file cannot run SQL of its own on restore", () => {
     expect((await runBinary(["init"], { env: target.env })).status).toBe(0);
     await fillRealisticData(target.sql, { devices: 15 });
     await target.sql.unsafe("create table public.x (id int primary key); insert into public.x values (42)");
-    const rows = await checksums(target.sql, "netraven");
+    const rows = await tableChecksums(target.sql, "netraven");
     const state = await databaseState(target.sql);
     for (const forged of forgeries) {
       for (const args of [["restore", forged.file, "--yes"], ["restore", forged.file, "--yes", "--json"], ["verify", forged.file, "--db"]]) {
@@ -394,13 +378,13 @@ describe("a backup file cannot run SQL of its own on restore", () => {
         expect({ file: forged.name, ...row }).toEqual({ file: forged.name, pwned: false, x: 1 });
       }
     }
-    expect(await checksums(target.sql, "netraven")).toEqual(rows);
+    expect(await tableChecksums(target.sql, "netraven")).toEqual(rows);
     expect(await databaseState(target.sql)).toEqual(state);
     expect(existsSync("/tmp/netraven-pwned")).toBe(false);
     // Untouched originals still restore: the refusals above are about the forgeries, not about restore in general.
     const good = await runBinary(["restore", original.gzip, "--yes"], { env: target.env });
     expect(good.status).toBe(0);
-    expect(await checksums(target.sql, "netraven")).toEqual(await checksums(source.sql, "netraven"));
+    expect(await tableChecksums(target.sql, "netraven")).toEqual(await tableChecksums(source.sql, "netraven"));
   });
 });
 
