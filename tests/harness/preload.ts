@@ -6,6 +6,14 @@ import { setTestServer, dropCreatedDatabases } from "./db.ts";
 const server = await startTestServer();
 setTestServer(server);
 
+// A run stopped with Ctrl-C or killed by a timeout never reaches afterAll: without this, the throwaway server
+// would keep running (and holding its port and temp dir) until the machine restarts.
+for (const [signal, status] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
+  process.once(signal, () => {
+    void server.stop().finally(() => process.exit(status));
+  });
+}
+
 afterAll(async () => {
   await dropCreatedDatabases();
   await server.stop();
