@@ -14,7 +14,8 @@ import { quoteIdent, quoteLiteral } from "../quote.ts";
 import { EXTENSIONS, type TableDef } from "../schema/index.ts";
 import { renderTablesForLoad } from "../schema/render.ts";
 
-export const FORMAT_VERSION = 1;
+// 2: per-table CRC-32 in the header (1 had SHA-256; no release wrote it, and this binary refuses it by version).
+export const FORMAT_VERSION = 2;
 export const HEADER_BYTES = 4096;
 export const MAGIC_LINE = "-- netraven-db backup";
 const HEADER_END = "-- end of header";

@@ -31,7 +31,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function header(overrides: Partial<BackupHeader> = {}): BackupHeader {
   return {
-    format_version: 1,
+    format_version: 2,
     tool_version: "0.1.0",
     schema_version: 2,
     server_version: "15.8 (Debian 15.8-0+deb12u1)",
@@ -102,7 +102,7 @@ describe("renderHeader", () => {
 
   test("states the facts in plain text", () => {
     const text = renderHeader(header({ complete: false, finished_at: null })).toString("utf8");
-    expect(text).toContain("-- format_version: 1\n");
+    expect(text).toContain("-- format_version: 2\n");
     expect(text).toContain("-- compression: gzip\n");
     expect(text).toContain('-- database: "netraven"\n');
     expect(text).toContain("-- finished_at: -\n");
@@ -173,10 +173,12 @@ describe("parseHeader", () => {
     expect(formatError(() => parseHeader(damaged("-- complete:", null))).message).toContain("never finished");
   });
 
-  test("another format version is refused with the version this binary reads", () => {
-    expect(FORMAT_VERSION).toBe(1);
-    const error = formatError(() => parseHeader(damaged("-- format_version:", "-- format_version: 2")));
-    expect(error.message).toBe("the header is damaged: format_version: unsupported format version (this netraven-db reads version 1)");
+  test("another format version (an older one too) is refused with the version this binary reads", () => {
+    expect(FORMAT_VERSION).toBe(2);
+    for (const other of ["1", "3"]) {
+      const error = formatError(() => parseHeader(damaged("-- format_version:", `-- format_version: ${other}`)));
+      expect(error.message).toBe("the header is damaged: format_version: unsupported format version (this netraven-db reads version 2)");
+    }
   });
 
   test("damaged fields name the field", () => {
