@@ -1,12 +1,16 @@
 // Reads JUnit XML reports (bun test, deno test) and prints the one line CI ends with: "N passed, N failed".
 // Computed from the reports, never typed by hand. A skipped or todo test counts as failed: nothing here may skip.
+// Arguments are REPORT=STATUS, the runner's exit status: a runner that failed although its report lists no failed
+// test (bun does not report an error thrown outside a test, e.g. while a file loads) adds one failure.
 // Exit status: 0 when nothing failed and at least one test ran.
 import { existsSync, readFileSync } from "node:fs";
 
 let passed = 0;
 let failed = 0;
 const failures = [];
-for (const file of process.argv.slice(2)) {
+for (const argument of process.argv.slice(2)) {
+  const [file, status] = argument.split("=");
+  const failedBefore = failed;
   if (!existsSync(file)) {
     failures.push(`${file}: report missing (the test run crashed before writing it)`);
     failed += 1;
@@ -20,6 +24,10 @@ for (const file of process.argv.slice(2)) {
       failed += 1;
       failures.push(`${file}: ${(block.match(/name="([^"]*)"/) ?? [])[1] ?? "?"}`);
     }
+  }
+  if (status !== undefined && status !== "0" && failed === failedBefore) {
+    failed += 1;
+    failures.push(`${file}: the runner exited with status ${status} without a failed test in its report (an error outside any test: see the log above)`);
   }
 }
 for (const line of failures) console.log(`FAILED ${line}`);

@@ -14,9 +14,11 @@ npm run --silent "$build_target" || { echo "build failed"; echo "0 passed, 1 fai
 mkdir -p .tmp
 rm -f .tmp/junit-*.xml
 bun test --timeout 120000 --reporter=junit --reporter-outfile=.tmp/junit-bun.xml "$@"
-reports=(.tmp/junit-bun.xml)
+# Each report goes with its runner's exit status: an error outside any test (a file that throws while loading, a
+# failing hook) makes the runner fail without a failed <testcase> in the report.
+reports=(".tmp/junit-bun.xml=$?")
 if [ "$#" -eq 0 ] && [ -d tests/deno ]; then
   deno test -A --no-check --junit-path=.tmp/junit-deno.xml tests/deno/*.deno.ts
-  reports+=(.tmp/junit-deno.xml)
+  reports+=(".tmp/junit-deno.xml=$?")
 fi
 node scripts/junit-summary.mjs "${reports[@]}"

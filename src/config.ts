@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { isUrl, parseConnectionString, SSL_MODES, type ConnInfo, type SslMode } from "./conninfo.ts";
 import { Errors } from "./errors.ts";
+import { describeFsError } from "./files.ts";
 import { log } from "./log.ts";
 import { registerSecret } from "./secrets.ts";
 
@@ -39,18 +40,29 @@ export interface RetrySettings {
 
 const envTwin = (flag: string) => `NETRAVEN_DB_${flag.toUpperCase().replace(/-/g, "_")}`;
 
-/** Reads VAR, or the file named by VAR_FILE (Docker secrets). Both set is an error, as in the postgres image. */
-export function readEnvOrFile(env: Env, name: string): string | undefined {
+/**
+ * Reads VAR, or the file named by VAR_FILE (Docker secrets). Both set is an error, as in the postgres image. An
+ * empty value is "not set" only where libpq says so (`empty: "unset"`, the PG* variables); for our own settings
+ * it is an error, because falling back to a default or another source is how a typo picks the wrong database.
+ */
+export function readEnvOrFile(env: Env, name: string, options: { empty: "error" | "unset" } = { empty: "error" }): string | undefined {
   const direct = env[name];
   const file = env[`${name}_FILE`];
   if (direct !== undefined && direct !== "" && file) throw Errors.config(name, `both ${name} and ${name}_FILE are set; set only one`);
-  if (file) {
-    try {
-      return readFileSync(file, "utf8").replace(/\r?\n$/, "");
-    } catch (error) {
-      throw Errors.config(`${name}_FILE`, `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  if (file !== undefined) {
+    if (file === "" && options.empty === "error") throw Errors.emptyVariable(`${name}_FILE`);
+    if (file !== "") {
+      let value: string;
+      try {
+        value = readFileSync(file, "utf8").replace(/\r?\n$/, "");
+      } catch (error) {
+        throw Errors.config(`${name}_FILE`, `cannot read ${file}: ${describeFsError(error)}`);
+      }
+      if (value === "" && options.empty === "error") throw Errors.config(`${name}_FILE`, `${file} is empty`);
+      return value === "" ? undefined : value;
     }
   }
+  if (direct === "" && options.empty === "error") throw Errors.emptyVariable(name);
   return direct === "" ? undefined : direct;
 }
 
@@ -60,7 +72,9 @@ function issueText(error: z.ZodError): string {
 
 /** Flag → NETRAVEN_DB_* twin → default, validated by `schema`. `flag` is the kebab-case flag name. */
 export function resolveSetting<T>(flag: string, flagValue: unknown, env: Env, fallback: T, schema: z.ZodType<T>): T {
-  const fromFlag = flagValue !== undefined && flagValue !== "";
+  // main.ts refuses `--flag ""` on the command line; this guards every other caller.
+  if (flagValue === "") throw Errors.missingValue(`--${flag}`);
+  const fromFlag = flagValue !== undefined;
   const envName = envTwin(flag);
   const raw = fromFlag ? flagValue : readEnvOrFile(env, envName);
   if (raw === undefined) return fallback;
@@ -164,7 +178,8 @@ export function resolveConnection(flags: { url?: unknown }, env: Env): Connectio
   let info: ConnInfo = {};
   let source = "PG* variables";
   let passwordOnCommandLine = false;
-  const flagUrl = typeof flags.url === "string" && flags.url !== "" ? flags.url : undefined;
+  if (flags.url === "") throw Errors.missingValue("--url");
+  const flagUrl = typeof flags.url === "string" ? flags.url : undefined;
   // Read lazily, in order: a broken DATABASE_URL_FILE must not matter when --url is given.
   const candidates: Array<[string, () => string | undefined]> = [
     ["--url", () => flagUrl],
@@ -185,7 +200,8 @@ export function resolveConnection(flags: { url?: unknown }, env: Env): Connectio
     passwordOnCommandLine = source === "--url" && Boolean(info.password);
   }
 
-  const fromEnv = (key: keyof ConnInfo): string | undefined => (key === "password" ? readEnvOrFile(env, "PGPASSWORD") : readEnvOrFile(env, PG_ENV[key]));
+  // libpq reads an empty PG* variable as unset.
+  const fromEnv = (key: keyof ConnInfo): string | undefined => readEnvOrFile(env, PG_ENV[key], { empty: "unset" });
   const anyPgVar = (Object.keys(PG_ENV) as Array<keyof ConnInfo>).some((key) => fromEnv(key) !== undefined) || env.PGPASSFILE !== undefined;
   if (!chosen && !anyPgVar) throw Errors.noConnectionSettings();
 

@@ -6,6 +6,7 @@ import { connect as tcpConnect } from "node:net";
 import postgres from "postgres";
 import { describeServer, type ConnectionSettings, type RetrySettings } from "./config.ts";
 import { NetravenError } from "./errors.ts";
+import { describeFsError } from "./files.ts";
 import { log } from "./log.ts";
 
 export type Sql = postgres.Sql<Record<string, never>>;
@@ -45,7 +46,7 @@ function tlsOptions(settings: ConnectionSettings): postgres.Options<Record<strin
         try {
           return readFileSync(file);
         } catch (error) {
-          throw new NetravenError("CONFIG_INVALID", `${what}: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+          throw new NetravenError("CONFIG_INVALID", `${what}: cannot read ${file}: ${describeFsError(error)}`);
         }
       };
       return {

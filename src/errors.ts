@@ -78,6 +78,11 @@ export function isNetravenError(error: unknown): error is NetravenError {
 export const Errors = {
   usage: (message: string, hint?: string) => new NetravenError("USAGE", message, { hint }),
   config: (setting: string, problem: string) => new NetravenError("CONFIG_INVALID", `${setting}: ${problem}`),
+  /** As getopt's "option requires an argument": a flag given without its value never falls back to anything. */
+  missingValue: (option: string, command?: string, swallowed?: string) =>
+    new NetravenError("USAGE", `option ${option} requires a value${swallowed ? ` (found the option ${swallowed} where its value belongs)` : ""}`, { hint: command ? `run: netraven-db ${command} --help` : undefined }),
+  /** A variable that is set but empty would silently mean "use the default" (NETRAVEN_DB_DIR= in a compose file). */
+  emptyVariable: (name: string) => new NetravenError("CONFIG_INVALID", `${name} is set but empty; give it a value or unset it`),
   noConnectionSettings: () =>
     new NetravenError("NO_CONNECTION_SETTINGS", "no database connection settings: pass --url, or set DATABASE_URL, or the PGHOST/PGDATABASE/PGUSER variables", {
       hint: "example: netraven-db init --url postgresql://netraven@localhost:5432/netraven (put the password in PGPASSWORD or PGPASSWORD_FILE)",

@@ -2,7 +2,7 @@
 // rename into place, fsync the directory. A crash leaves either the old state or the new one, plus at most a
 // hidden temporary file that later runs clean up and that `list` never shows.
 import { constants } from "node:fs";
-import { access, mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { access, open, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { NetravenError } from "./errors.ts";
 
@@ -12,18 +12,35 @@ export function partialPath(finalPath: string): string {
   return join(dirname(finalPath), `.${basename(finalPath)}${PARTIAL_MARK}${process.pid}`);
 }
 
-/** The reason an fs call failed, in words. */
+const FS_REASON: Record<string, string> = {
+  ENOENT: "does not exist",
+  EEXIST: "already exists",
+  ENOTDIR: "not a directory (or a part of the path is not one)",
+  EISDIR: "is a directory, not a file",
+  EINVAL: "not a regular file",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  EROFS: "the file system is read-only",
+  ENOSPC: "the disk is full",
+  EDQUOT: "the disk quota is exceeded",
+  EIO: "input/output error (a failing disk or an unreachable network file system?)",
+  ENAMETOOLONG: "the name is too long",
+  ELOOP: "too many levels of symbolic links",
+  EMFILE: "too many open files",
+  ENFILE: "too many open files in the system",
+  EBUSY: "busy (in use by another process)",
+  ETXTBSY: "busy (a running program)",
+  ENOTEMPTY: "not empty",
+  EXDEV: "on another file system",
+};
+
+/** The reason an fs call failed, in words: never the errno name or Node's "ENOENT: no such file..., open '...'" text. */
 export function describeFsError(error: unknown): string {
   const code = (error as NodeJS.ErrnoException)?.code;
-  return code === "ENOSPC" ? "the disk is full"
-    : code === "EACCES" || code === "EPERM" ? "permission denied"
-    : code === "ENOENT" ? "no such file or directory"
-    : code === "EROFS" ? "the file system is read-only"
-    : code === "EDQUOT" ? "the disk quota is exceeded"
-    : code === "EISDIR" ? "it is a directory"
-    : code === "ENOTDIR" ? "not a directory (or a part of the path is not one)"
-    : code === "EINVAL" ? "not a regular file"
-    : (error as Error)?.message ?? String(error);
+  if (code && FS_REASON[code]) return FS_REASON[code];
+  const message = (error as Error)?.message ?? String(error);
+  // An errno this table does not know: keep the words, drop the code prefix and the syscall/path suffix.
+  return message.replace(/^E[A-Z]+: /, "").replace(/, [a-z_]+ '.*'$/, "");
 }
 
 export function fileError(error: unknown, doing: string, path: string): NetravenError {
@@ -33,29 +50,21 @@ export function fileError(error: unknown, doing: string, path: string): Netraven
 
 /**
  * Paths given on the command line are checked before any work starts; a wrong one is bad input (the usage exit
- * status), unlike a disk that fills up half-way. `setting` names the flag or argument in the message.
+ * status), unlike a disk that fills up half-way. `setting` names the flag or argument in the message. Nothing is
+ * ever created here: a backup directory that does not exist is an unmounted volume or a typo, and backups written
+ * to the container's root disk instead vanish with it.
  */
 export async function requirePath(path: string, kind: "file" | "directory" | "writable directory", setting: string): Promise<void> {
   try {
-    if (kind === "writable directory") return await ensureWritableDirectory(path, true);
     const info = await stat(path);
     if (kind === "file" && !info.isFile()) throw Object.assign(new Error("not a regular file"), { code: info.isDirectory() ? "EISDIR" : "EINVAL" });
-    if (kind === "directory" && !info.isDirectory()) throw Object.assign(new Error("not a directory"), { code: "ENOTDIR" });
-    await access(path, constants.R_OK);
+    if (kind !== "file" && !info.isDirectory()) throw Object.assign(new Error("not a directory"), { code: "ENOTDIR" });
+    await access(path, kind === "writable directory" ? constants.W_OK | constants.X_OK : constants.R_OK);
   } catch (error) {
-    const cause = (error as NetravenError).cause ?? error;
-    throw new NetravenError("USAGE", `${setting} ${path}: ${kind === "writable directory" ? "cannot write backups there: " : ""}${describeFsError(cause)}`);
-  }
-}
-
-export async function ensureWritableDirectory(dir: string, create: boolean): Promise<void> {
-  try {
-    if (create) await mkdir(dir, { recursive: true, mode: 0o700 });
-    const info = await stat(dir);
-    if (!info.isDirectory()) throw Object.assign(new Error("not a directory"), { code: "ENOTDIR" });
-    await access(dir, constants.W_OK | constants.X_OK);
-  } catch (error) {
-    throw fileError(error, "cannot write backups to", dir);
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === "ENOENT" && kind !== "file" ? "does not exist (is the backup volume mounted?)" : describeFsError(error);
+    const writing = kind === "writable directory" && (code === "EACCES" || code === "EPERM" || code === "EROFS") ? "cannot write backups there: " : "";
+    throw new NetravenError("USAGE", `${setting} ${path}: ${writing}${reason}`);
   }
 }
 

@@ -25,20 +25,35 @@ function isCommandName(name: string): name is CommandName {
   return Object.hasOwn(commands, name);
 }
 
-/** citty accepts any --flag; we refuse flags the command does not define. */
-function rejectUnknownFlags(rawArgs: string[], args: ArgsDef, command: string): void {
-  const known = new Set<string>(["help", "h"]);
+/**
+ * citty accepts any --flag and reads a string flag given without a value (`--dir`, `--dir ""`, `--dir=`) as "",
+ * which the settings chain would take as "not given" and fall back to the environment or a default: `restore F
+ * --url "" --yes` restored into DATABASE_URL's database. So, before anything else runs: unknown flags are refused,
+ * and a string flag that is present must carry a non-empty value that is not another of the command's flags
+ * (`--target-db --yes` would otherwise name a database "--yes" and swallow the confirmation flag).
+ */
+function checkFlags(rawArgs: string[], args: ArgsDef, command: string): void {
+  const known = new Map<string, string>([["help", "boolean"], ["h", "boolean"]]);
   for (const [name, def] of Object.entries(args)) {
-    known.add(name);
-    if (def.type === "boolean") known.add(`no-${name}`);
+    if (def.type === "positional") continue;
+    known.set(name, def.type ?? "string");
+    if (def.type === "boolean") known.set(`no-${name}`, "boolean");
     const aliases = "alias" in def && def.alias ? (Array.isArray(def.alias) ? def.alias : [def.alias]) : [];
-    for (const alias of aliases) known.add(alias);
+    for (const alias of aliases) known.set(alias, def.type ?? "string");
   }
-  for (const arg of rawArgs) {
+  const isFlag = (arg: string | undefined) => arg !== undefined && arg.startsWith("-") && arg !== "-" && known.has(arg.replace(/^--?/, "").split("=")[0]!);
+  for (let i = 0; i < rawArgs.length; i++) {
+    const arg = rawArgs[i]!;
     if (arg === "--") break;
     if (!arg.startsWith("-") || arg === "-") continue;
-    const name = arg.replace(/^--?/, "").split("=")[0]!;
-    if (!known.has(name)) throw Errors.usage(`unknown option ${arg.split("=")[0]} for "netraven-db ${command}"`, `run: netraven-db ${command} --help`);
+    const [name, ...rest] = arg.replace(/^--?/, "").split("=");
+    const option = arg.split("=")[0]!;
+    const type = known.get(name!);
+    if (type === undefined) throw Errors.usage(`unknown option ${option} for "netraven-db ${command}"`, `run: netraven-db ${command} --help`);
+    if (type === "boolean") continue;
+    const value = rest.length > 0 ? rest.join("=") : rawArgs[++i];
+    if (value === undefined || value === "") throw Errors.missingValue(option, command);
+    if (rest.length === 0 && isFlag(value)) throw Errors.missingValue(option, command, value);
   }
 }
 
@@ -72,7 +87,7 @@ export async function main(argv: string[]): Promise<ExitStatus> {
   }
   const json = rest.includes("--json");
   try {
-    rejectUnknownFlags(rest, (command.args ?? {}) as ArgsDef, first);
+    checkFlags(rest, (command.args ?? {}) as ArgsDef, first);
     const { result } = await runCommand(command, { rawArgs: rest });
     return (typeof result === "number" ? result : EXIT.OK) as ExitStatus;
   } catch (error) {

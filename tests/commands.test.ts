@@ -37,7 +37,7 @@ const cases: Record<CommandName, () => Promise<void>> = {
     const run = await runBinary(["verify", "/definitely/not/here.sql.gz"], {});
     expect(run.status).toBe(2);
     expect(run.stdout).toBe("");
-    expect(run.stderr).toContain("cannot read /definitely/not/here.sql.gz: no such file or directory");
+    expect(run.stderr).toContain("cannot read /definitely/not/here.sql.gz: does not exist");
   },
   async list() {
     const dir = mkdtempSync(join(tmpdir(), "netraven-cmd-"));

@@ -14,7 +14,7 @@ import type { Readable } from "node:stream";
 import * as zlib from "node:zlib";
 import { translateError, type Connection, type TransactionSql } from "../db.ts";
 import { NetravenError } from "../errors.ts";
-import { ensureWritableDirectory, fileError, fsyncPath, partialPath } from "../files.ts";
+import { fileError, fsyncPath, partialPath } from "../files.ts";
 import { log } from "../log.ts";
 import { quoteIdent } from "../quote.ts";
 import { allTables, type TableDef } from "../schema/index.ts";
@@ -471,7 +471,6 @@ function formatBytes(bytes: number): string {
 export { formatBytes };
 
 export async function createBackup(connection: Connection, options: BackupOptions): Promise<BackupResult> {
-  await ensureWritableDirectory(options.dir, true);
   const { tables, skipped } = await planTables(connection, options.schema).catch((error) => {
     throw translateError(error, "reading the schema");
   });

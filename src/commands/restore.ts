@@ -10,7 +10,7 @@ import { log, printJson, printResult } from "../log.ts";
 import { renderDriftText } from "../validate/report.ts";
 import { connectionArgs, lockArgs, outputArgs } from "./_args.ts";
 import { openConnection, runBody } from "./_run.ts";
-import type { Connection } from "../db.ts";
+import { translateError, type Connection } from "../db.ts";
 
 async function askToConfirm(plan: RestorePlan): Promise<boolean> {
   const rows = plan.replacing.reduce((n, t) => n + t.estimatedRows, 0);
@@ -39,7 +39,9 @@ async function connectTarget(args: Record<string, unknown>, env: NodeJS.ProcessE
       await maintenance.sql.unsafe(`CREATE DATABASE ${quoteIdent(target)}`);
       log.info(`Created database "${target}"`);
     } catch (createError) {
-      throw new NetravenError("SQL_FAILED", `cannot create database "${target}": ${(createError as Error).message}`, { hint: "create it first, or give a role with CREATEDB" });
+      const failure = translateError(createError, `cannot create database "${target}"`);
+      // A missing CREATEDB privilege is a refusal by the server (exit 5), like every other missing privilege.
+      throw new NetravenError(failure.code, failure.message, { cause: createError, hint: failure.code === "PERMISSION_DENIED" ? `the role needs the CREATEDB privilege (ALTER ROLE ... CREATEDB), or create the database first` : "create it first" });
     } finally {
       await maintenance.close();
     }

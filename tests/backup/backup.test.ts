@@ -185,7 +185,7 @@ describe("bad files are refused before anything changes", () => {
     const db = await createTestDatabase();
     const restore = await runBinary(["restore", "/nonexistent/x.sql.gz", "--yes"], { env: db.env });
     expect(restore.status).toBe(3);
-    expect(restore.stderr).toContain("FILE /nonexistent/x.sql.gz: no such file or directory");
+    expect(restore.stderr).toContain("FILE /nonexistent/x.sql.gz: does not exist");
   });
 });
 

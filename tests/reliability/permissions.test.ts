@@ -6,7 +6,7 @@
 //   - validate works for a read-only role (SELECT everywhere, or even default_transaction_read_only), and a role
 //     without the TEMPORARY privilege gets exit 2 and one line saying that privilege is needed.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runBinary, type RunResult } from "../harness/binary.ts";
@@ -176,6 +176,27 @@ describe("init by a role without CREATE on the database (not the owner) fails cl
     expect(oneErrorLine(run)).toMatch(/permission denied/);
     expect(run.status).toBe(5);
     expect(await databaseState(target)).toEqual(before);
+  });
+
+  test("restore --target-db by a role without CREATEDB: exit 5 (a privilege, like every other), CREATEDB named", async () => {
+    const db = await database();
+    expect((await runBinary(["init"], { env: db.env })).status).toBe(0);
+    await fillRealisticData(db.sql, { devices: 10 });
+    const dir = tempDir();
+    try {
+      const backup = await runBinary(["backup", "--dir", dir, "--json"], { env: db.env });
+      const file = JSON.parse(backup.stdout).path;
+      const r = await role(db.name);
+      const wanted = `nrperm_new_${rand()}`;
+      const run = await runBinary(["restore", file, "--target-db", wanted, "--yes"], { env: r.env });
+      expect(oneErrorLine(run)).toMatch(new RegExp(`cannot create database "${wanted}": permission denied`));
+      expect(run.stderr).toContain("CREATEDB");
+      expect(run.status).toBe(5);
+      const [exists] = await adminSql()`select count(*)::int as n from pg_database where datname = ${wanted}`;
+      expect(exists!.n).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
