@@ -1,30 +1,43 @@
 // Every failure netraven-db reports is a NetravenError with a stable SCREAMING_SNAKE code. Callers and tests
 // branch on `code`, never on class names (a minified build renames classes). The code decides the exit status
-// through EXIT_STATUS below, which is the single written-down exit contract (also in the README).
+// through EXIT_STATUS below, which is the single written-down exit contract: `--help` renders its table from
+// EXIT_HELP and the README repeats it. Errors are made by the factories in `Errors`, one per kind, so a message
+// that appears in several places is written once.
 
-export const EXIT = {
-  OK: 0,
+/** Exit status of each class of outcome, with the line `--help` prints for it. */
+const EXIT_CLASSES = {
+  OK: [0, "ok"],
   /** A finding, not a crash: drift found, a backup file that is bad, a database that does not match. */
-  FINDING: 1,
+  FINDING: [1, "a finding: drift found, a bad backup file"],
   /** Could not do the job for a reason not listed below (validate/verify: could not check at all). */
-  ERROR: 2,
+  ERROR: [2, "error; for validate and verify: could not check"],
   /** Bad flag, bad environment variable, bad connection string. */
-  USAGE: 3,
+  USAGE: [3, "bad flag, setting or path (found before any work starts)"],
   /** The server did not answer before the retries ran out. */
-  CONNECT: 4,
+  CONNECT: [4, "server unreachable after --retry attempts"],
   /** The server answered but refused us: password, role, database, TLS or a missing privilege. */
-  AUTH: 5,
+  AUTH: [5, "server refused us (password, role, database, TLS, privilege)"],
   /** Another netraven-db held the database lock for longer than --lock-timeout. */
-  LOCK: 6,
+  LOCK: [6, "lock timeout (another init or restore is running)"],
   /** A statement failed on the server. Nothing was committed. */
-  SQL: 7,
+  SQL: [7, "SQL statement failed (nothing was committed)"],
   /** A file or directory could not be read or written. */
-  IO: 8,
+  IO: [8, "file or directory not readable/writable while working"],
   /** Refused on purpose: confirmation missing, or the database/backup is newer than this binary. */
-  REFUSED: 9,
+  REFUSED: [9, "refused: needs --yes, or database/backup newer than this binary"],
 } as const;
 
-export type ExitStatus = (typeof EXIT)[keyof typeof EXIT];
+type ExitClass = keyof typeof EXIT_CLASSES;
+
+export const EXIT = Object.fromEntries(Object.entries(EXIT_CLASSES).map(([name, [status]]) => [name, status])) as {
+  readonly [K in ExitClass]: (typeof EXIT_CLASSES)[K][0];
+};
+
+/** A signal stops a command with the shell's convention, 128 + the signal number. */
+export const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+export type StopSignal = keyof typeof SIGNAL_EXIT;
+
+export type ExitStatus = (typeof EXIT)[ExitClass] | (typeof SIGNAL_EXIT)[StopSignal];
 
 export const EXIT_STATUS = {
   USAGE: EXIT.USAGE,
@@ -44,19 +57,26 @@ export const EXIT_STATUS = {
   FILE_UNWRITABLE: EXIT.IO,
   CONFIRMATION_REQUIRED: EXIT.REFUSED,
   VERSION_TOO_NEW: EXIT.REFUSED,
+  INTERRUPTED: SIGNAL_EXIT.SIGINT,
   INTERNAL: EXIT.ERROR,
 } as const satisfies Record<string, ExitStatus>;
 
 export type ErrorCode = keyof typeof EXIT_STATUS;
 
+interface ErrorOptions {
+  hint?: string;
+  cause?: unknown;
+  /** Extra machine-readable facts for --json output (never secrets). */
+  details?: Record<string, unknown>;
+}
+
 export class NetravenError extends Error {
   override readonly name = "NetravenError";
   readonly code: ErrorCode;
   readonly hint?: string;
-  /** Extra machine-readable facts for --json output (never secrets). */
   readonly details?: Record<string, unknown>;
 
-  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown; details?: Record<string, unknown> } = {}) {
+  constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.hint = options.hint;
@@ -64,7 +84,7 @@ export class NetravenError extends Error {
   }
 
   get exitStatus(): ExitStatus {
-    return EXIT_STATUS[this.code];
+    return statusOf(this);
   }
 }
 
@@ -74,27 +94,72 @@ export function isNetravenError(error: unknown): error is NetravenError {
   return typeof code === "string" && Object.hasOwn(EXIT_STATUS, code);
 }
 
-/** One factory per code keeps messages consistent at every call site. */
+// From the code and details, not the `exitStatus` getter: an error that carries only the name and code (not built
+// by this module's class) passes isNetravenError but has no getter.
+function statusOf(error: Pick<NetravenError, "code" | "details">): ExitStatus {
+  if (error.code === "INTERRUPTED") return SIGNAL_EXIT[(error.details?.signal as StopSignal | undefined) ?? "SIGINT"] ?? SIGNAL_EXIT.SIGINT;
+  return EXIT_STATUS[error.code];
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+/** One factory per kind of error keeps messages consistent at every call site. */
 export const Errors = {
   usage: (message: string, hint?: string) => new NetravenError("USAGE", message, { hint }),
-  config: (setting: string, problem: string) => new NetravenError("CONFIG_INVALID", `${setting}: ${problem}`),
   /** As getopt's "option requires an argument": a flag given without its value never falls back to anything. */
   missingValue: (option: string, command?: string, swallowed?: string) =>
-    new NetravenError("USAGE", `option ${option} requires a value${swallowed ? ` (found the option ${swallowed} where its value belongs)` : ""}`, { hint: command ? `run: netraven-db ${command} --help` : undefined }),
+    new NetravenError("USAGE", `option ${option} requires a value${swallowed ? ` (found the option ${swallowed} where its value belongs)` : ""}`, {
+      hint: command ? `run: netraven-db ${command} --help` : undefined,
+    }),
+  /** A path named on the command line that cannot be used: bad input, found before any work starts. */
+  badPath: (setting: string, path: string, reason: string) => new NetravenError("USAGE", `${setting} ${path}: ${reason}`),
+  config: (setting: string, problem: string) => new NetravenError("CONFIG_INVALID", `${setting}: ${problem}`),
   /** A variable that is set but empty would silently mean "use the default" (NETRAVEN_DB_DIR= in a compose file). */
   emptyVariable: (name: string) => new NetravenError("CONFIG_INVALID", `${name} is set but empty; give it a value or unset it`),
   noConnectionSettings: () =>
     new NetravenError("NO_CONNECTION_SETTINGS", "no database connection settings: pass --url, or set DATABASE_URL, or the PGHOST/PGDATABASE/PGUSER variables", {
       hint: "example: netraven-db init --url postgresql://netraven@localhost:5432/netraven (put the password in PGPASSWORD or PGPASSWORD_FILE)",
     }),
+  permissionDenied: (message: string, hint?: string, cause?: unknown) => new NetravenError("PERMISSION_DENIED", message, { hint, cause }),
+  lockTimeout: (schema: string, waitedMs: number, purpose: string) =>
+    new NetravenError("LOCK_TIMEOUT", `another netraven-db (init or restore) held the lock on schema "${schema}" for ${(waitedMs / 1000).toFixed(1)} s; gave up waiting to ${purpose}`, {
+      hint: "wait for the other run to finish, or raise --lock-timeout",
+    }),
+  /** The live schema does not match the definitions in a way that stops the command. */
+  drift: (message: string, hint: string, details?: Record<string, unknown>) => new NetravenError("DRIFT", message, { hint, details }),
+  /** A backup file (or its manifest) that is damaged, truncated, foreign or inconsistent. `name` is its base name. */
+  badBackup: (name: string, problem: string, cause?: unknown) => new NetravenError("BACKUP_INVALID", `${name}: ${problem}`, { cause }),
+  /** A schema version from a newer netraven-db: never touched, restored or called good by this one. */
+  newerSchema: (subject: string, version: number, known: number, refusing: string, hint: string) =>
+    new NetravenError("VERSION_TOO_NEW", `${subject} ${subject.startsWith("schema") ? "is at" : "holds schema"} version ${version}, newer than this netraven-db knows (${known}); ${refusing}`, { hint }),
+  confirmationRequired: (tables: number, database: string) =>
+    new NetravenError("CONFIRMATION_REQUIRED", `refusing to replace ${plural(tables, "table")} with data in database "${database}" without confirmation; nothing was changed`, {
+      hint: "stdin is not a terminal: pass --yes to restore non-interactively",
+    }),
+  notConfirmed: (file: string, database: string) => new NetravenError("CONFIRMATION_REQUIRED", `restore of ${file} into database "${database}" was not confirmed; nothing was changed`),
+  /** A failure during a transaction that was rolled back: the same error, saying so. */
+  nothingChanged: (failure: NetravenError, hint?: string) =>
+    new NetravenError(failure.code, `${failure.message}; nothing was changed`, { hint: hint ?? failure.hint, cause: failure.cause ?? failure, details: failure.details }),
+  /** Stopped by a signal; `outcome` says what state things were left in ("nothing was changed"). */
+  interrupted: (signal: StopSignal, doing: string, outcome: string) =>
+    new NetravenError("INTERRUPTED", `${doing} interrupted by ${signal}; ${outcome}`, { details: { signal } }),
   internal: (message: string, cause?: unknown) => new NetravenError("INTERNAL", message, { cause }),
 } as const;
 
 /** Any error → the exit status for a command. Checkers (validate, verify) collapse failures to 2 ("could not check"). */
 export function exitStatusFor(error: unknown, contract: "default" | "checker" = "default"): ExitStatus {
-  // From the code, not the `exitStatus` getter: an error that carries only the name and code (not built by this
-  // module's class) passes isNetravenError but has no getter.
-  const status = isNetravenError(error) ? EXIT_STATUS[error.code] : EXIT.ERROR;
-  if (contract === "checker" && status !== EXIT.USAGE && status !== EXIT.FINDING) return EXIT.ERROR;
+  const status = isNetravenError(error) ? statusOf(error) : EXIT.ERROR;
+  if (contract === "checker" && status !== EXIT.USAGE && status !== EXIT.FINDING && !isNetravenErrorCode(error, "INTERRUPTED")) return EXIT.ERROR;
   return status;
+}
+
+function isNetravenErrorCode(error: unknown, code: ErrorCode): boolean {
+  return isNetravenError(error) && error.code === code;
+}
+
+/** The EXIT CODES section of `--help`, from the table above. */
+export function renderExitCodes(): string {
+  const rows = Object.values(EXIT_CLASSES).map(([status, help]) => `  ${String(status).padStart(3)}  ${help}`);
+  rows.push(`  ${Object.values(SIGNAL_EXIT).sort().join("/")}  stopped by a signal (SIGHUP/SIGINT/SIGTERM): nothing was changed, no partial file left`);
+  return `EXIT CODES\n\n${rows.join("\n")}`;
 }

@@ -24,7 +24,7 @@ export function reportError(error: unknown, flags: OutputFlags, contract: "defau
     return;
   }
   const message = (error as Error)?.message ?? String(error);
-  if (flags.json) printJson({ ok: false, error: { code: "INTERNAL", message, hint: null, exit_status: 2 } });
+  if (flags.json) printJson({ ok: false, error: { code: "INTERNAL", message, hint: null, exit_status: exitStatusFor(error, contract) } });
   log.error(`unexpected failure: ${message}`);
   log.debug((error as Error)?.stack ?? "");
 }

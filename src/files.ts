@@ -4,7 +4,7 @@
 import { constants } from "node:fs";
 import { access, open, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { NetravenError } from "./errors.ts";
+import { Errors, NetravenError } from "./errors.ts";
 
 export const PARTIAL_MARK = ".partial-";
 
@@ -64,7 +64,7 @@ export async function requirePath(path: string, kind: "file" | "directory" | "wr
     const code = (error as NodeJS.ErrnoException).code;
     const reason = code === "ENOENT" && kind !== "file" ? "does not exist (is the backup volume mounted?)" : describeFsError(error);
     const writing = kind === "writable directory" && (code === "EACCES" || code === "EPERM" || code === "EROFS") ? "cannot write backups there: " : "";
-    throw new NetravenError("USAGE", `${setting} ${path}: ${writing}${reason}`);
+    throw Errors.badPath(setting, path, `${writing}${reason}`);
   }
 }
 

@@ -3,7 +3,7 @@
 // CREATE INDEX CONCURRENTLY, and a poll can give up cleanly). It is released by COMMIT, ROLLBACK or a dropped
 // connection, so a killed netraven-db never leaves it behind. Keyed by schema: advisory locks are per database.
 import type { TransactionSql } from "./db.ts";
-import { NetravenError } from "./errors.ts";
+import { Errors } from "./errors.ts";
 import { log } from "./log.ts";
 
 const POLL_MS = 100;
@@ -19,9 +19,7 @@ export async function acquireSchemaLock(tx: TransactionSql, schema: string, time
     }
     const waited = Date.now() - started;
     if (waited >= timeoutMs) {
-      throw new NetravenError("LOCK_TIMEOUT", `another netraven-db (init or restore) held the lock on schema "${schema}" for ${(waited / 1000).toFixed(1)} s; gave up waiting to ${purpose}`, {
-        hint: "wait for the other run to finish, or raise --lock-timeout",
-      });
+      throw Errors.lockTimeout(schema, waited, purpose);
     }
     if (!announced) {
       log.info(`Waiting for another netraven-db run on schema "${schema}" to finish (lock timeout ${(timeoutMs / 1000).toFixed(0)} s)`);

@@ -4,17 +4,9 @@
 import { renderUsage, runCommand, type ArgsDef, type CommandDef } from "citty";
 import { commands, type CommandName } from "./commands/index.ts";
 import { reportError } from "./failure.ts";
-import { EXIT, Errors, exitStatusFor, type ExitStatus } from "./errors.ts";
+import { EXIT, Errors, exitStatusFor, renderExitCodes, type ExitStatus } from "./errors.ts";
 import { versionLine } from "./version.ts";
 
-const EXIT_CODES_HELP = `EXIT CODES
-
-  0  ok                         5  server refused us (password, role, database, TLS, privilege)
-  1  finding: drift / bad file  6  lock timeout (another init or restore is running)
-  2  error; for validate and    7  SQL statement failed (nothing was committed)
-     verify: could not check    8  file or directory not readable/writable
-  3  bad flag or setting        9  refused: needs --yes, or database/backup newer than this binary
-  4  server unreachable after --retry attempts`;
 
 const root = {
   meta: { name: "netraven-db", description: "Initialise, validate, back up and restore the NetRaven PostgreSQL database." },
@@ -62,7 +54,7 @@ async function usage(command: CommandDef<any> | undefined, stream: NodeJS.WriteS
   // citty pads every column to the widest line and colours regardless of where the text goes.
   text = text.replace(/[ \t]+$/gm, "");
   if (!stream.isTTY || process.env.NO_COLOR) text = text.replace(/\u001B\[[0-9;]*m/g, "");
-  return `${text}\n\n${EXIT_CODES_HELP}\n`;
+  return `${text}\n\n${renderExitCodes()}\n`;
 }
 
 export async function main(argv: string[]): Promise<ExitStatus> {

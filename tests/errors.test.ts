@@ -1,7 +1,7 @@
 // The exit contract in src/errors.ts: every error code has one exit status; checkers (validate, verify) say only
 // "finding" (1), "usage" (3) or "could not check" (2); errors are recognised by name and code, never by class.
 import { describe, expect, test } from "bun:test";
-import { Errors, EXIT, EXIT_STATUS, exitStatusFor, isNetravenError, NetravenError, type ErrorCode } from "../src/errors.ts";
+import { Errors, EXIT, EXIT_STATUS, exitStatusFor, isNetravenError, NetravenError, renderExitCodes, type ErrorCode } from "../src/errors.ts";
 
 const ALL_CODES = Object.keys(EXIT_STATUS) as ErrorCode[];
 
@@ -24,6 +24,7 @@ const EXPECTED: Record<ErrorCode, number> = {
   FILE_UNWRITABLE: 8,
   CONFIRMATION_REQUIRED: 9,
   VERSION_TOO_NEW: 9,
+  INTERRUPTED: 130,
   INTERNAL: 2,
 };
 
@@ -39,6 +40,20 @@ describe("exit statuses", () => {
       expect({ code, status: error.exitStatus as number }).toEqual({ code, status: EXPECTED[code] });
       expect({ code, status: exitStatusFor(error) as number }).toEqual({ code, status: EXPECTED[code] });
     }
+  });
+
+  test("a signal exits 128 + its number, for checkers too: the shell's convention", () => {
+    expect(exitStatusFor(Errors.interrupted("SIGINT", "restore", "nothing was changed"))).toBe(130);
+    expect(exitStatusFor(Errors.interrupted("SIGTERM", "backup", "no partial file left"))).toBe(143);
+    expect(exitStatusFor(Errors.interrupted("SIGHUP", "init", "nothing was changed"), "checker")).toBe(129);
+    expect(Errors.interrupted("SIGTERM", "restore", "nothing was changed").message).toBe("restore interrupted by SIGTERM; nothing was changed");
+  });
+
+  test("the --help table is rendered from the classes: every exit status appears once, with its meaning", () => {
+    const table = renderExitCodes();
+    for (const status of Object.values(EXIT)) expect(table).toMatch(new RegExp(`^ +${status}  \\S`, "m"));
+    expect(table).toContain("129/130/143  stopped by a signal");
+    expect(table.split("\n").filter((line) => /^ +\d/.test(line))).toHaveLength(Object.keys(EXIT).length + 1);
   });
 
   test("no code exits 0: an error is never success", () => {
@@ -57,8 +72,8 @@ describe("exit statuses", () => {
 describe('the "checker" contract', () => {
   test("keeps USAGE-class (3) and FINDING-class (1) statuses and collapses everything else to 2", () => {
     for (const code of ALL_CODES) {
-      const status = exitStatusFor(new NetravenError(code, "x"), "checker");
-      const want = EXPECTED[code] === 1 || EXPECTED[code] === 3 ? EXPECTED[code] : 2;
+      const status: number = exitStatusFor(new NetravenError(code, "x"), "checker");
+      const want = EXPECTED[code] === 1 || EXPECTED[code] === 3 || code === "INTERRUPTED" ? EXPECTED[code] : 2;
       expect({ code, status }).toEqual({ code, status: want });
     }
   });
@@ -141,6 +156,11 @@ describe("NetravenError and the factories", () => {
     const error = Errors.usage("unknown flag --foo", "see --help");
     expect(error.code).toBe("USAGE");
     expect(error.hint).toBe("see --help");
+  });
+
+  test("Errors.newerSchema: one sentence for a database and for a backup", () => {
+    expect(Errors.newerSchema('schema "netraven"', 3, 1, "refusing to touch it", "h").message).toBe('schema "netraven" is at version 3, newer than this netraven-db knows (1); refusing to touch it');
+    expect(Errors.newerSchema("b.sql.gz", 3, 1, "refusing to restore it", "h").message).toBe("b.sql.gz holds schema version 3, newer than this netraven-db knows (1); refusing to restore it");
   });
 
   test("Errors.noConnectionSettings names the three ways to connect and hints at a password source", () => {

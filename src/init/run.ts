@@ -9,7 +9,7 @@
 //   3. Pending migrations, one transaction each under the lock, then step 2 again.
 // Everything in a step commits together or not at all.
 import { translateError, type Connection, type Queryable, type TransactionSql } from "../db.ts";
-import { NetravenError } from "../errors.ts";
+import { Errors } from "../errors.ts";
 import { acquireSchemaLock } from "../lock.ts";
 import { log } from "../log.ts";
 import { quoteIdent, quoteLiteral } from "../quote.ts";
@@ -120,10 +120,8 @@ function upToDate(facts: DatabaseFacts, version: number | null, latest: number, 
   );
 }
 
-function refuseNewer(version: number, latest: number, schema: string): NetravenError {
-  return new NetravenError("VERSION_TOO_NEW", `schema "${schema}" is at version ${version}, newer than this netraven-db knows (${latest}); refusing to touch it`, {
-    hint: "use the netraven-db release that matches the database (never downgrade a schema)",
-  });
+function refuseNewer(version: number, latest: number, schema: string) {
+  return Errors.newerSchema(`schema "${schema}"`, version, latest, "refusing to touch it", "use the netraven-db release that matches the database (never downgrade a schema)");
 }
 
 interface StepOutcome {
@@ -162,10 +160,10 @@ async function ensureCurrent(tx: TransactionSql, options: InitOptions, database:
   const problems = validation.drifts.filter((d) => d.severity === "error" || REPAIRABLE.has(d.kind));
   const refused = problems.filter((d) => !REPAIRABLE.has(d.kind));
   if (refused.length > 0) {
-    throw new NetravenError(
-      "DRIFT",
+    throw Errors.drift(
       `schema "${schema}" differs from the definitions in ${refused.length} way${refused.length === 1 ? "" : "s"} init will not repair; nothing was changed`,
-      { hint: "run `netraven-db validate` for the full report", details: { differences: refused, lines: driftLines(refused) } },
+      "run `netraven-db validate` for the full report",
+      { differences: refused, lines: driftLines(refused) },
     );
   }
   for (const drift of problems.filter((d) => d.kind === "EXTENSION_MISSING")) {
@@ -262,7 +260,7 @@ export async function runInit(connection: Connection, options: InitOptions): Pro
       });
     }
     outcome = await inLockedTransaction(connection, options, "initialise the schema", (tx) => ensureCurrent(tx, options, database, latest));
-    if (!outcome.result) throw new NetravenError("INTERNAL", "schema version did not reach the latest version after applying migrations");
+    if (!outcome.result) throw Errors.internal("schema version did not reach the latest version after applying migrations");
     return finish({ ...outcome.result, action: "migrated", previousVersion: from, statements: [...applied, ...outcome.result.statements] });
   }
   return finish(outcome.result!);

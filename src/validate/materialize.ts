@@ -2,7 +2,7 @@
 // PostgreSQL itself normalises them. Temporary objects need only the TEMP privilege, take no lock any other
 // session can see, and vanish with the transaction (or with the session, if we are killed).
 import type { Queryable } from "../db.ts";
-import { NetravenError } from "../errors.ts";
+import { Errors } from "../errors.ts";
 import { quoteIdent } from "../quote.ts";
 import type { TableDef } from "../schema/index.ts";
 import { renderTables } from "../schema/render.ts";
@@ -12,9 +12,9 @@ export async function materializeDefinitions(sql: Queryable, tables: readonly Ta
   const [can] = await sql<{ temp: boolean; db: string; role: string }[]>`
     select has_database_privilege(current_database(), 'TEMPORARY') as temp, current_database() as db, current_user as role`;
   if (!can!.temp) {
-    throw new NetravenError("PERMISSION_DENIED", `role "${can!.role}" lacks the TEMPORARY privilege on database "${can!.db}": netraven-db compares the schema by creating the definitions as temporary tables`, {
-      hint: `GRANT TEMPORARY ON DATABASE ${quoteIdent(can!.db)} TO ${quoteIdent(can!.role)}`,
-    });
+    throw Errors.permissionDenied(`role "${can!.role}" lacks the TEMPORARY privilege on database "${can!.db}": netraven-db compares the schema by creating the definitions as temporary tables`,
+      `GRANT TEMPORARY ON DATABASE ${quoteIdent(can!.db)} TO ${quoteIdent(can!.role)}`,
+    );
   }
   const ddl = renderTables("pg_temp", tables).map((s) => s.sql).join(";\n");
   await sql.unsafe(ddl).simple();
