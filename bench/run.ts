@@ -367,6 +367,7 @@ export async function run(options: Options): Promise<Results> {
             () => {
               const out = join(dir, `ours-${compression}`);
               rmSync(out, { recursive: true, force: true });
+              mkdirSync(out);
               const args = ["backup", "--dir", out, "--compress", compression, ...(level ? ["--level", String(level)] : []), "--keep-days", "0", "--json"];
               const runResult = timed(oursId, ours(args.join(" ").replace(out, `DIR`), args, db));
               files[`ours.${compression}`] = newestBackup(out);

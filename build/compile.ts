@@ -7,6 +7,7 @@
 //                              ~3 ms less start-up for every command (--version 17.2 -> 14.4 ms, init on an
 //                              up-to-date database 36.3 -> 33.6 ms)
 //   --no-compile-autoload-*    a database tool must not pick up a stray .env or bunfig.toml from the cwd
+//   worker entry points        every file src/workers.ts names is bundled as an entry of its own
 // Every built binary that can run here is smoke-tested (`--version`): a build that exits 0 can still produce a
 // binary that dies at start.
 import { spawnSync } from "node:child_process";
@@ -28,6 +29,9 @@ const TARGETS = {
 } as const;
 type Variant = keyof typeof TARGETS;
 
+/** The worker entry points src/workers.ts refers to, read from it so the two cannot disagree. */
+const WORKER_ENTRIES = [...readFileSync(join(root, "src/workers.ts"), "utf8").matchAll(/new URL\("\.\/([^"]+)", import\.meta\.url\)/g)].map((m) => `src/${m[1]}`);
+
 function gitRevision(): string {
   const result = spawnSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd: root, encoding: "utf8" });
   if (result.status !== 0) return "unknown";
@@ -38,7 +42,7 @@ function gitRevision(): string {
 function build(variant: Variant, outfile: string, revision: string): void {
   const stamp = { version: pkg.version, revision, builtAt: new Date().toISOString(), target: variant };
   const args = [
-    "build", join(root, "src/main.ts"),
+    "build", join(root, "src/main.ts"), ...WORKER_ENTRIES.map((entry) => join(root, entry)),
     "--compile", "--bytecode", "--format=esm", "--minify", "--splitting",
     "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
     `--target=${TARGETS[variant]}`,

@@ -1,11 +1,12 @@
--- Database-level facts for validate and init. $1 = schema name, $2 = table names, $3 = index names we define.
+-- Database-level facts for validate and init. $1 = schema name, $2 = table names, $3 = index names we define,
+-- $4 = the name of netraven-db's version table.
 -- Our own session sets no search_path, so current_schemas() is what the app's next connection will see; the
 -- explicit settings (ALTER DATABASE / ALTER ROLE ... SET search_path) say whether that is persistent or an accident
 -- of the role being named like the schema.
 with version_table as (
   -- By OID, not by name: resolving "schema.table" needs USAGE on the schema, which a read-only role may lack.
   select c.oid, c.relnamespace from pg_class c join pg_namespace n on n.oid = c.relnamespace
-  where n.nspname = $1 and c.relname = 'netraven_db_version' and c.relkind in ('r', 'p')
+  where n.nspname = $1 and c.relname = $4 and c.relkind in ('r', 'p')
 )
 select
   coalesce((select json_agg(json_build_object('name', e.extname, 'schema', n.nspname, 'version', e.extversion) order by e.extname)

@@ -1,5 +1,5 @@
-// The only reader of environment variables. Every setting resolves through one chain: flag, then its
-// NETRAVEN_DB_* twin, then a default; connection settings follow libpq: --url, NETRAVEN_DB_URL, DATABASE_URL, then
+// Settings from flags and the environment. Every setting resolves through one chain: flag, then its NETRAVEN_DB_*
+// twin, then its default (defaults.ts); connection settings follow libpq: --url, NETRAVEN_DB_URL, DATABASE_URL, then
 // PG* variables (each *_FILE variant works as in the postgres image). Everything is validated with zod here, so a
 // bad value stops the run with one line naming the setting.
 import { existsSync, readFileSync, statSync } from "node:fs";
@@ -7,6 +7,7 @@ import { homedir, userInfo } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { isUrl, parseConnectionString, SSL_MODES, type ConnInfo, type SslMode } from "./conninfo.ts";
+import { DEFAULTS } from "./defaults.ts";
 import { Errors } from "./errors.ts";
 import { describeFsError } from "./files.ts";
 import { log } from "./log.ts";
@@ -114,17 +115,24 @@ export const Schemas = {
     }),
 };
 
-export const DEFAULT_SCHEMA = "netraven";
-
-export function resolveSchemaName(flagValue: unknown, env: Env, fallback = DEFAULT_SCHEMA): string {
+export function resolveSchemaName(flagValue: unknown, env: Env, fallback: string = DEFAULTS.schema): string {
   return resolveSetting("schema", flagValue, env, fallback, Schemas.identifier("schema name"));
 }
 
-export function resolveRetry(flags: { retry?: unknown; retryInterval?: unknown; retryMaxInterval?: unknown }, env: Env, defaults = { attempts: 3 }): RetrySettings {
-  const attempts = resolveSetting("retry", flags.retry, env, defaults.attempts, Schemas.positiveInt("a whole number of attempts, at least 1"));
-  const interval = resolveSetting("retry-interval", flags.retryInterval, env, 1, Schemas.seconds());
-  const maxInterval = resolveSetting("retry-max-interval", flags.retryMaxInterval, env, 10, Schemas.seconds());
+export function resolveRetry(flags: { retry?: unknown; retryInterval?: unknown; retryMaxInterval?: unknown }, env: Env): RetrySettings {
+  const attempts = resolveSetting("retry", flags.retry, env, DEFAULTS.retry, Schemas.positiveInt("a whole number of attempts, at least 1"));
+  const interval = resolveSetting("retry-interval", flags.retryInterval, env, DEFAULTS.retryIntervalSeconds, Schemas.seconds());
+  const maxInterval = resolveSetting("retry-max-interval", flags.retryMaxInterval, env, DEFAULTS.retryMaxIntervalSeconds, Schemas.seconds());
   return { attempts, intervalMs: interval * 1000, maxIntervalMs: Math.max(interval, maxInterval) * 1000 };
+}
+
+/** --lock-timeout in milliseconds. */
+export function resolveLockTimeoutMs(flagValue: unknown, env: Env): number {
+  return resolveSetting("lock-timeout", flagValue, env, DEFAULTS.lockTimeoutSeconds, Schemas.seconds()) * 1000;
+}
+
+export function resolveBackupDir(flagValue: unknown, env: Env): string {
+  return resolveSetting("dir", flagValue, env, DEFAULTS.dir, z.string());
 }
 
 // libpq keyword → PG* environment variable.

@@ -2,7 +2,8 @@
 // stdout as well. Kept apart from commands/_run.ts so that `--version`, `--help` and usage errors do not load the
 // database and configuration modules.
 import { exitStatusFor, isNetravenError } from "./errors.ts";
-import { log, printJson } from "./log.ts";
+import { log } from "./log.ts";
+import { printJson } from "./output.ts";
 
 export interface OutputFlags {
   json?: boolean;

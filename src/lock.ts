@@ -8,10 +8,12 @@ import { log } from "./log.ts";
 
 const POLL_MS = 100;
 
-export async function acquireSchemaLock(tx: TransactionSql, schema: string, timeoutMs: number, purpose: string): Promise<void> {
+/** Waits for the lock (polling) until `timeoutMs`, or until `signal` fires. */
+export async function acquireSchemaLock(tx: TransactionSql, schema: string, timeoutMs: number, purpose: string, signal?: AbortSignal): Promise<void> {
   const started = Date.now();
   let announced = false;
   while (true) {
+    signal?.throwIfAborted();
     const [row] = await tx<{ locked: boolean }[]>`select pg_try_advisory_xact_lock(hashtext('netraven-db'), hashtext(${schema})) as locked`;
     if (row!.locked) {
       if (announced) log.info(`Lock acquired after ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -5,6 +5,7 @@
 // consola/core: the logger without its fancy reporters and prompts, which cost ~9 ms of start-up we do not use.
 import { createConsola, type ConsolaReporter, type LogObject } from "consola/core";
 import { formatWithOptions } from "node:util";
+import { visible } from "./output.ts";
 import { scrub } from "./secrets.ts";
 
 export type Verbosity = "quiet" | "normal" | "verbose";
@@ -16,13 +17,17 @@ const colour = (code: number, text: string) => (tty ? `\u001B[${code}m${text}\u0
 const TTY_LABEL: Record<string, string> = { success: colour(32, "✔ "), warn: colour(33, "⚠ warning: "), error: colour(31, "✖ error: "), fatal: colour(31, "✖ error: "), debug: colour(90, "· ") };
 const PLAIN_LABEL: Record<string, string> = { warn: "warning: ", error: "error: ", fatal: "error: ", debug: "debug: ", trace: "debug: " };
 
-// Names come from outside (backup file names anyone with access to the volume can choose, database and schema
-// names): their control characters are shown as \xNN, never sent to the terminal as escape sequences.
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/g;
-const visible = (text: string) => text.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+
+/** Set while a progress line is on the terminal: a log line must first clear it (progress.ts). */
+let clearLine: (() => void) | undefined;
+
+export function whileProgressShown(clear: (() => void) | undefined): void {
+  clearLine = clear;
+}
 
 const reporter: ConsolaReporter = {
   log(entry: LogObject) {
+    clearLine?.();
     const text = visible(scrub(formatWithOptions({ colors: false }, ...entry.args)).replace(/\s*\n\s*/g, " "));
     const line = tty ? `${TTY_LABEL[entry.type] ?? ""}${text}` : `netraven-db: ${PLAIN_LABEL[entry.type] ?? ""}${text}`;
     process.stderr.write(`${line}\n`);
@@ -39,14 +44,4 @@ export function verbosityFrom(flags: { quiet?: boolean; verbose?: boolean }): Ve
   if (flags.verbose) return "verbose";
   if (flags.quiet) return "quiet";
   return "normal";
-}
-
-/** Results for people or machines: stdout, never mixed with log lines. */
-export function printResult(text: string): void {
-  const clean = visible(scrub(text));
-  process.stdout.write(clean.endsWith("\n") ? clean : `${clean}\n`);
-}
-
-export function printJson(value: unknown): void {
-  process.stdout.write(`${scrub(JSON.stringify(value, null, 2))}\n`);
 }

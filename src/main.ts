@@ -4,7 +4,8 @@
 import { renderUsage, runCommand, type ArgsDef, type CommandDef } from "citty";
 import { commands, type CommandName } from "./commands/index.ts";
 import { reportError } from "./failure.ts";
-import { EXIT, Errors, exitStatusFor, renderExitCodes, type ExitStatus } from "./errors.ts";
+import { EXIT, Errors, exitStatusFor, renderExitCodes, SIGNAL_EXIT, type ExitStatus } from "./errors.ts";
+import { routeSignals } from "./interrupt.ts";
 import { versionLine } from "./version.ts";
 
 
@@ -90,6 +91,8 @@ export async function main(argv: string[]): Promise<ExitStatus> {
   }
 }
 
+// A second signal (or one before any command took over) ends the process at once, with the shell's status.
+routeSignals((signal) => process.exit(SIGNAL_EXIT[signal]));
 const status = await main(process.argv.slice(2));
 // Everything is done and every connection has sent its Terminate; waiting for the server to close its end of the
 // socket would only add milliseconds to every container start. Flush what we printed, then leave.

@@ -1,4 +1,4 @@
-// The backup file format (format_version 1): a plain SQL script that psql alone can restore
+// The backup file format (format_version 2): a plain SQL script that psql alone can restore
 // (`gunzip -c FILE | psql -d DB`), laid out like pg_dump's: bare tables, COPY blocks, then keys, indexes and
 // foreign keys, all inside BEGIN/COMMIT.
 //
@@ -11,8 +11,9 @@
 import { gzipSync, gunzipSync } from "node:zlib";
 import { z } from "zod";
 import { quoteIdent, quoteLiteral } from "../quote.ts";
-import { EXTENSIONS, type TableDef } from "../schema/index.ts";
-import { renderTablesForLoad } from "../schema/render.ts";
+import type { TableDef } from "../schema/index.ts";
+import { renderBootstrap, renderTablesForLoad } from "../schema/render.ts";
+import { COMPRESSIONS, type Compression } from "./compression.ts";
 
 // 2: per-table CRC-32 in the header (1 had SHA-256; no release wrote it, and this binary refuses it by version).
 export const FORMAT_VERSION = 2;
@@ -20,11 +21,6 @@ export const HEADER_BYTES = 4096;
 export const MAGIC_LINE = "-- netraven-db backup";
 const HEADER_END = "-- end of header";
 export const TRAILER = "-- end of netraven-db backup\n";
-
-export type Compression = "gzip" | "zstd" | "none";
-export const COMPRESSIONS: readonly Compression[] = ["gzip", "zstd", "none"];
-
-export const EXTENSION_OF: Record<Compression, string> = { gzip: ".sql.gz", zstd: ".sql.zst", none: ".sql" };
 
 // Each table's COPY data carries a CRC-32, so a changed byte is found even in a file that has lost its manifest.
 // (CRC, not SHA-256: it finds corruption at memory speed; tampering is the manifest's SHA-256's job, and a forged
@@ -38,7 +34,7 @@ export const HeaderSchema = z.object({
   server_version: z.string(),
   database: z.string(),
   schema: z.string().min(1),
-  compression: z.enum(["gzip", "zstd", "none"]),
+  compression: z.enum(COMPRESSIONS),
   started_at: z.string(),
   finished_at: z.string().nullable(),
   /** Size of the whole decompressed script; a reader refuses to inflate past it (zip-bomb guard). 0 = unknown. */
@@ -169,14 +165,6 @@ export function decodeHeaderUnit(unit: Buffer, compression: Compression): Buffer
   }
 }
 
-/** Compression from the first bytes, never from the file name. */
-export function detectCompression(start: Buffer): Compression | undefined {
-  if (start[0] === 0x1f && start[1] === 0x8b) return "gzip";
-  if (start[0] === 0x28 && start[1] === 0xb5 && start[2] === 0x2f && start[3] === 0xfd) return "zstd";
-  if (start.subarray(0, MAGIC_LINE.length).toString("latin1") === MAGIC_LINE) return "none";
-  return undefined;
-}
-
 // ---- The SQL around the data ---------------------------------------------------------------------------------
 
 export interface ScriptParts {
@@ -200,8 +188,7 @@ export function renderScriptParts(schema: string, tables: readonly TableDef[]): 
     "SET standard_conforming_strings = on;",
     "SET client_min_messages = warning;",
     "BEGIN;",
-    ...EXTENSIONS.map((e) => `CREATE EXTENSION IF NOT EXISTS ${quoteIdent(e)} WITH SCHEMA public;`),
-    `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)};`,
+    ...renderBootstrap(schema).map((s) => `${s.sql};`),
     ...before.map((s) => `${s.sql};`),
     "",
   ].join("\n");

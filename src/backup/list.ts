@@ -1,12 +1,12 @@
-// What is in a backup directory, newest first, from file names and manifests only (nothing is decompressed).
-import { readdir, stat } from "node:fs/promises";
-import { join } from "node:path";
-import { fileError } from "../files.ts";
-import { parseBackupFileName, readManifest, type Manifest } from "./manifest.ts";
+// What a backup store holds, newest first, from names and manifests only (nothing is decompressed).
+import type { BackupStore } from "../storage/store.ts";
+import { readManifest, type Manifest } from "./manifest.ts";
+import { parseBackupFileName } from "./naming.ts";
 
 export interface BackupEntry {
-  file: string;
-  path: string;
+  name: string;
+  /** How messages name it: the path, or later the URL. */
+  location: string;
   prefix: string;
   /** From the manifest when there is one, else from the file name. */
   time: Date;
@@ -17,43 +17,28 @@ export interface BackupEntry {
   status: "verified" | "checksummed" | "no-manifest" | "bad-manifest";
 }
 
-export async function listBackups(dir: string): Promise<BackupEntry[]> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch (error) {
-    throw fileError(error, "cannot read the backup directory", dir);
-  }
+export async function listBackups(store: BackupStore): Promise<BackupEntry[]> {
   const entries: BackupEntry[] = [];
-  for (const file of names) {
-    if (file.startsWith(".")) continue; // partial files of running or crashed backups
-    const parsed = parseBackupFileName(file);
+  for (const file of await store.list()) {
+    const parsed = parseBackupFileName(file.name);
     if (!parsed) continue;
-    const path = join(dir, file);
-    let info;
-    try {
-      info = await stat(path);
-    } catch {
-      continue; // deleted meanwhile
-    }
-    if (!info.isFile()) continue;
     let manifest: Manifest | undefined;
     let manifestProblem: string | undefined;
     try {
-      manifest = await readManifest(path);
+      manifest = await readManifest(store, file.name);
     } catch (error) {
       manifestProblem = (error as Error).message;
     }
     entries.push({
-      file,
-      path,
+      name: file.name,
+      location: store.describe(file.name),
       prefix: parsed.prefix,
       time: manifest ? new Date(manifest.started_at) : parsed.at,
-      sizeBytes: info.size,
+      sizeBytes: file.size,
       manifest,
       manifestProblem,
       status: manifestProblem ? "bad-manifest" : !manifest ? "no-manifest" : manifest.verified_at ? "verified" : "checksummed",
     });
   }
-  return entries.sort((a, b) => b.time.getTime() - a.time.getTime() || b.file.localeCompare(a.file));
+  return entries.sort((a, b) => b.time.getTime() - a.time.getTime() || b.name.localeCompare(a.name));
 }

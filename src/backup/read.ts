@@ -1,24 +1,16 @@
-// Streams a backup file and checks everything about it: header, SQL text, every COPY block, row counts, size and
-// the trailer. verify runs it alone; restore runs it with handlers that feed each COPY block to the server. Memory
+// Streams a backup and checks everything about it: header, SQL text, every COPY block, row counts, size and the
+// trailer. verify runs it alone; restore runs it with handlers that feed each COPY block to the server. Memory
 // stays bounded: data passes through in the decompressor's chunks, and only SQL text between blocks is buffered.
-import { createReadStream } from "node:fs";
-import { open } from "node:fs/promises";
+// A damaged file is a BACKUP_INVALID error naming the file and the place; a file that cannot be read, a file error.
 import type { Readable } from "node:stream";
-import { crc32, createGunzip, createZstdDecompress } from "node:zlib";
+import { crc32 } from "node:zlib";
+import { Errors, isNetravenError } from "../errors.ts";
+import { fileError } from "../files.ts";
 import { allTables, type TableDef } from "../schema/index.ts";
 import { SCHEMA_VERSION } from "../schema/migrations.ts";
-import {
-  decodeHeaderUnit,
-  detectCompression,
-  FormatError,
-  HEADER_BYTES,
-  HEADER_UNIT_BYTES,
-  parseHeader,
-  renderScriptParts,
-  TRAILER,
-  type BackupHeader,
-  type Compression,
-} from "./format.ts";
+import type { BackupStore } from "../storage/store.ts";
+import { createDecompressor, detectCompression, isDecompressionError, type Compression } from "./compression.ts";
+import { decodeHeaderUnit, FormatError, HEADER_BYTES, HEADER_UNIT_BYTES, MAGIC_LINE, parseHeader, renderScriptParts, TRAILER, type BackupHeader } from "./format.ts";
 import { memoryGuard } from "./memory.ts";
 
 export interface BlockStart {
@@ -34,6 +26,8 @@ export interface ReadHandlers {
   /** Raw COPY text data (possibly partial rows), in order. */
   onData?(chunk: Buffer): void | Promise<void>;
   onBlockEnd?(block: BlockStart, rows: number): void | Promise<void>;
+  /** Bytes of SQL read so far (of header.data_bytes), after each chunk. */
+  onProgress?(bytes: number, table: string | undefined): void;
 }
 
 export interface ReadSummary {
@@ -49,33 +43,74 @@ const TAB = 9;
 const BACKSLASH = 92;
 const DOT = 46;
 
-function decompressor(compression: Compression): NodeJS.ReadWriteStream | undefined {
-  if (compression === "gzip") return createGunzip({ chunkSize: 256 * 1024 });
-  if (compression === "zstd") return createZstdDecompress({ chunkSize: 256 * 1024 });
-  return undefined;
+/** Reads up to `bytes` from the start of a stored file. */
+async function readStart(store: BackupStore, name: string, bytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  const stream = store.read(name);
+  try {
+    for await (const chunk of stream) {
+      chunks.push(chunk as Buffer);
+      length += (chunk as Buffer).length;
+      if (length >= bytes) break;
+    }
+  } finally {
+    stream.destroy();
+  }
+  return Buffer.concat(chunks).subarray(0, bytes);
 }
 
-/** Reads just the header: cheap, no decompression of the body. */
-export async function readHeader(path: string): Promise<{ header: BackupHeader; compression: Compression }> {
-  const file = await open(path, "r");
+/** A handler's own failure (a server error while loading a block): passed to the caller untouched. */
+class HandlerFailure {
+  constructor(readonly cause: unknown) {}
+}
+
+async function inHandler<T>(call: () => T | Promise<T>): Promise<T> {
   try {
-    const start = Buffer.alloc(64);
-    const { bytesRead } = await file.read(start, 0, start.length, 0);
-    const compression = detectCompression(start.subarray(0, bytesRead));
-    if (!compression) throw new FormatError("not a netraven-db backup (unknown file type)");
-    const unit = Buffer.alloc(HEADER_UNIT_BYTES[compression]);
-    const { bytesRead: unitBytes } = await file.read(unit, 0, unit.length, 0);
-    const header = parseHeader(decodeHeaderUnit(unit.subarray(0, unitBytes), compression));
-    if (header.compression !== compression) throw new FormatError(`the header says ${header.compression} but the file is ${compression}`);
-    return { header, compression };
-  } finally {
-    await file.close();
+    return await call();
+  } catch (error) {
+    throw new HandlerFailure(error);
   }
 }
 
-export async function readBackup(path: string, handlers: ReadHandlers = {}): Promise<ReadSummary> {
-  const { header, compression } = await readHeader(path);
-  await handlers.onHeader?.(header);
+/** The same file errors for every read: FormatError is a bad backup, an I/O error a file error. */
+function readError(store: BackupStore, name: string, error: unknown): unknown {
+  if (error instanceof HandlerFailure) return error.cause;
+  if (error instanceof FormatError) return Errors.badBackup(name, error.message);
+  if (isNetravenError(error)) return error;
+  return fileError(error, "cannot read", store.describe(name));
+}
+
+async function headerOf(store: BackupStore, name: string): Promise<{ header: BackupHeader; compression: Compression }> {
+  const start = await readStart(store, name, Math.max(...Object.values(HEADER_UNIT_BYTES)));
+  const compression = detectCompression(start.subarray(0, 64), MAGIC_LINE);
+  if (!compression) throw new FormatError("not a netraven-db backup (unknown file type)");
+  const header = parseHeader(decodeHeaderUnit(start.subarray(0, HEADER_UNIT_BYTES[compression]), compression));
+  if (header.compression !== compression) throw new FormatError(`the header says ${header.compression} but the file is ${compression}`);
+  return { header, compression };
+}
+
+/** Reads just the header: cheap, no decompression of the body. */
+export async function readHeader(store: BackupStore, name: string): Promise<{ header: BackupHeader; compression: Compression }> {
+  try {
+    return await headerOf(store, name);
+  } catch (error) {
+    throw readError(store, name, error);
+  }
+}
+
+/** Reads and checks the whole backup, calling `handlers` on the way; stops at `signal`. */
+export async function readBackup(store: BackupStore, name: string, handlers: ReadHandlers = {}, signal?: AbortSignal): Promise<ReadSummary> {
+  try {
+    return await parseBackup(store, name, handlers, signal);
+  } catch (error) {
+    throw readError(store, name, error);
+  }
+}
+
+async function parseBackup(store: BackupStore, name: string, handlers: ReadHandlers, signal: AbortSignal | undefined): Promise<ReadSummary> {
+  const { header, compression } = await headerOf(store, name);
+  await inHandler(() => handlers.onHeader?.(header));
 
   const byName = new Map(allTables.map((t) => [t.name, t]));
   const expectedOrder = header.tables.map((t) => t.name);
@@ -120,7 +155,7 @@ export async function readBackup(path: string, handlers: ReadHandlers = {}): Pro
     rows = 0;
     tabs = 0;
     rowStart = true;
-    await handlers.onBlockStart?.(block);
+    await inHandler(() => handlers.onBlockStart?.(block!));
   };
 
   const endBlock = async () => {
@@ -128,14 +163,14 @@ export async function readBackup(path: string, handlers: ReadHandlers = {}): Pro
     if (rows !== expected.rows) throw new FormatError(`table ${expected.name} has ${rows} rows, the header says ${expected.rows}`);
     if (crc.toString(16).padStart(8, "0") !== expected.crc32) throw new FormatError(`the data of table ${expected.name} was changed (its CRC-32 differs from the header's)`);
     counts.push({ name: expected.name, rows });
-    await handlers.onBlockEnd?.(block!, rows);
+    await inHandler(() => handlers.onBlockEnd?.(block!, rows));
     block = undefined;
     blockIndex++;
   };
 
   const emit = async (data: Buffer) => {
     crc = crc32(data, crc);
-    await handlers.onData?.(data);
+    await inHandler(() => handlers.onData?.(data));
   };
 
   /** Consumes data-mode bytes from buf[offset..]; returns where text mode resumes, or -1 if the chunk is used up. */
@@ -200,13 +235,14 @@ export async function readBackup(path: string, handlers: ReadHandlers = {}): Pro
     return -1;
   };
 
-  const source: Readable = createReadStream(path, { start: HEADER_UNIT_BYTES[compression], highWaterMark: 1024 * 1024 });
-  const inflate = decompressor(compression);
+  const source: Readable = store.read(name, { start: HEADER_UNIT_BYTES[compression] });
+  const inflate = createDecompressor(compression);
   const stream: AsyncIterable<Buffer> = inflate ? (source.pipe(inflate) as unknown as AsyncIterable<Buffer>) : source;
-  source.on("error", (error) => (inflate as unknown as Readable | undefined)?.destroy(error));
+  source.on("error", (error) => inflate?.destroy(error));
   const relieveMemory = memoryGuard();
   try {
     for await (const chunk of stream) {
+      signal?.throwIfAborted();
       relieveMemory(chunk.length);
       dataBytes += chunk.length;
       if (header.data_bytes && dataBytes > header.data_bytes) {
@@ -218,15 +254,13 @@ export async function readBackup(path: string, handlers: ReadHandlers = {}): Pro
       while (offset >= 0 && offset < buf.length) {
         offset = block ? await consumeData(buf, offset) : await consumeText(buf, offset);
       }
+      handlers.onProgress?.(dataBytes, block?.table.name);
     }
   } catch (error) {
-    (inflate as unknown as Readable | undefined)?.destroy();
+    inflate?.destroy();
     source.destroy();
-    if (error instanceof FormatError) throw error;
-    const code = (error as NodeJS.ErrnoException).code ?? "";
-    if (/^Z_|ZSTD|ERR_ZLIB|ERR_ZSTD/.test(code) || /incorrect header|invalid|unexpected end|zstd|corrupt/i.test((error as Error).message)) {
-      throw new FormatError(`the compressed data is damaged (${(error as Error).message})`);
-    }
+    if (error instanceof FormatError || error instanceof HandlerFailure || isNetravenError(error)) throw error;
+    if (isDecompressionError(error)) throw new FormatError(`the compressed data is damaged (${(error as Error).message})`);
     throw error;
   }
 

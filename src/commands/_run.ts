@@ -1,20 +1,47 @@
-// The frame every command body runs in: set verbosity, resolve the connection, map any failure to one line on
-// stderr (or a JSON error document on stdout with --json) and an exit status. Commands never call process.exit.
+// The frame every command body runs in: set verbosity, take over SIGINT/SIGTERM/SIGHUP, show progress on a
+// terminal, resolve the connection, and map any failure to one line on stderr (or a JSON error document on stdout
+// with --json) and an exit status. Commands never call process.exit.
 import { describeServer, resolveConnection, resolveRetry, type Env } from "../config.ts";
 import { connect, type Connection } from "../db.ts";
-import { exitStatusFor, type ExitStatus } from "../errors.ts";
+import { createDatabase } from "../database.ts";
+import { Errors, exitStatusFor, isNetravenError, type ExitStatus } from "../errors.ts";
 import { reportError, type OutputFlags } from "../failure.ts";
+import { onInterrupt } from "../interrupt.ts";
 import { log, setVerbosity, verbosityFrom } from "../log.ts";
+import { progressLine, type OnProgress } from "../progress.ts";
 
+/** What a command body gets from the frame. */
+export interface CommandRun {
+  /** Fires on the first SIGINT/SIGTERM/SIGHUP; its reason is the INTERRUPTED error to report. */
+  signal: AbortSignal;
+  /** Progress for long work; draws only on a terminal, never with --quiet or --json. */
+  onProgress: OnProgress;
+}
+
+/** How an interrupted command describes what it left behind: "backup", "removed the partial backup". */
+export interface StopReport {
+  doing: string;
+  outcome: string;
+}
 
 /** `contract` as in exitStatusFor: the JSON document's exit_status is the status the process really exits with. */
-export async function runBody(flags: OutputFlags, contract: "default" | "checker", body: () => Promise<ExitStatus>): Promise<ExitStatus> {
+export async function runBody(flags: OutputFlags, contract: "default" | "checker", stop: StopReport, body: (run: CommandRun) => Promise<ExitStatus>): Promise<ExitStatus> {
   setVerbosity(verbosityFrom(flags));
+  const controller = new AbortController();
+  const release = onInterrupt((signal) => controller.abort(Errors.interrupted(signal, stop.doing, stop.outcome)));
+  const progress = progressLine(!flags.json && !flags.quiet);
   try {
-    return await body();
+    const status = await body({ signal: controller.signal, onProgress: progress.update });
+    progress.clear();
+    return status;
   } catch (error) {
-    reportError(error, flags, contract);
-    return exitStatusFor(error, contract);
+    progress.clear();
+    // After a signal, whatever failed next (a dropped connection, an aborted stream) is a consequence of it.
+    const failure = controller.signal.aborted ? controller.signal.reason : error;
+    reportError(failure, flags, contract);
+    return exitStatusFor(failure, contract);
+  } finally {
+    release();
   }
 }
 
@@ -25,22 +52,57 @@ export interface ConnectFlags {
   retryMaxInterval?: unknown;
 }
 
-export async function openConnection(flags: ConnectFlags, env: Env, options: { database?: string; max?: number } = {}): Promise<Connection> {
+export interface ConnectOptions {
+  database?: string;
+  max?: number;
+  /**
+   * Drop the connection at the first signal, so whatever waits on the server fails at once (the server rolls
+   * back). False for work that stops itself at a safe point instead (restore, verify --db).
+   */
+  closeOnInterrupt?: boolean;
+  /** Create `database` first when it does not exist (restore --target-db). */
+  create?: boolean;
+}
+
+export async function openConnection(flags: ConnectFlags, env: Env, options: ConnectOptions = {}): Promise<Connection> {
   const settings = resolveConnection(flags, env);
   const retry = resolveRetry(flags, env);
   if (settings.passwordOnCommandLine) {
     log.warn("the --url password is visible to other local users in the process list; prefer PGPASSWORD_FILE, DATABASE_URL_FILE or ~/.pgpass");
   }
   log.debug(`connecting to ${describeServer({ ...settings, database: options.database ?? settings.database })} (settings from ${settings.source})`);
-  return connect(settings, retry, options);
+  try {
+    return await connect(settings, retry, { database: options.database, max: options.max });
+  } catch (error) {
+    if (!options.create || !options.database || !isNetravenError(error) || error.code !== "DATABASE_NOT_FOUND") throw error;
+  }
+  const maintenance = await connect(settings, retry, { max: 1 });
+  try {
+    await createDatabase(maintenance, options.database);
+  } finally {
+    await maintenance.close();
+  }
+  return connect(settings, retry, { database: options.database, max: options.max });
+}
+
+/** Rejects with the signal's reason once it fires. */
+function whenAborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
 }
 
 /** Runs `body` with an open connection and always closes it, so the process can exit on its own. */
-export async function withConnection<T>(flags: ConnectFlags, env: Env, body: (connection: Connection) => Promise<T>, options: { database?: string; max?: number } = {}): Promise<T> {
-  const connection = await openConnection(flags, env, options);
+export async function withConnection<T>(flags: ConnectFlags, env: Env, run: CommandRun, body: (connection: Connection) => Promise<T>, options: ConnectOptions = {}): Promise<T> {
+  // A signal while waiting for the server (--retry 30) stops the wait.
+  const connection = await Promise.race([openConnection(flags, env, options), whenAborted(run.signal)]);
+  const drop = () => void connection.sql.end({ timeout: 0 }).catch(() => undefined);
+  if (options.closeOnInterrupt !== false) run.signal.addEventListener("abort", drop, { once: true });
   try {
     return await body(connection);
   } finally {
+    run.signal.removeEventListener("abort", drop);
     await connection.close().catch(() => undefined);
   }
 }

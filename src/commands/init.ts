@@ -1,8 +1,9 @@
 import { defineCommand } from "citty";
-import { readEnvOrFile, resolveSchemaName, resolveSetting, Schemas } from "../config.ts";
+import { readEnvOrFile, resolveLockTimeoutMs, resolveSchemaName } from "../config.ts";
 import { EXIT } from "../errors.ts";
 import { definitionCounts, runInit, type InitResult } from "../init/run.ts";
-import { log, printJson, printResult } from "../log.ts";
+import { log } from "../log.ts";
+import { printJson, printResult } from "../output.ts";
 import { registerSecret } from "../secrets.ts";
 import { connectionArgs, lockArgs, outputArgs } from "./_args.ts";
 import { runBody, withConnection } from "./_run.ts";
@@ -40,16 +41,16 @@ export default defineCommand({
     ...outputArgs,
   },
   async run({ args }) {
-    return runBody(args, "default", async () => {
+    return runBody(args, "default", { doing: "init", outcome: "nothing was changed" }, async (run) => {
       const env = process.env;
       const schema = resolveSchemaName(args.schema, env);
-      const lockTimeout = resolveSetting("lock-timeout", args["lock-timeout"], env, 60, Schemas.seconds());
+      const lockTimeoutMs = resolveLockTimeoutMs(args["lock-timeout"], env);
       // Never a flag: a password in argv is visible to every local user.
       const adminPassword = readEnvOrFile(env, "NETRAVEN_DB_ADMIN_PASSWORD");
       registerSecret(adminPassword);
       const dryRun = Boolean(args["dry-run"]);
-      const result = await withConnection(args, env, (connection) =>
-        runInit(connection, { schema, lockTimeoutMs: lockTimeout * 1000, dryRun, adminPassword }).then((r) => ({ r, database: connection.server.database })),
+      const result = await withConnection(args, env, run, (connection) =>
+        runInit(connection, { schema, lockTimeoutMs, dryRun, adminPassword }).then((r) => ({ r, database: connection.server.database })),
       );
       const { r, database } = result;
       for (const warning of r.warnings) log.warn(`${warning.kind}: ${warning.object} (${warning.found})`);
@@ -71,8 +72,6 @@ export default defineCommand({
         });
       } else if (dryRun) {
         printResult(r.statements.length ? r.statements.map((s) => `-- ${s.object}\n${s.sql};`).join("\n\n") : `-- nothing to do: database "${database}" is up to date`);
-      } else if (r.action === "up-to-date") {
-        log.success(summary(r, database));
       } else {
         log.success(summary(r, database));
       }

@@ -1,11 +1,11 @@
 import { defineCommand } from "citty";
-import { formatBytes } from "../backup/create.ts";
 import { listBackups } from "../backup/list.ts";
+import { resolveBackupDir } from "../config.ts";
 import { EXIT } from "../errors.ts";
 import { requirePath } from "../files.ts";
-import { printJson, printResult } from "../log.ts";
-import { outputArgs } from "./_args.ts";
-import { dirArg, resolveDir } from "./backup.ts";
+import { formatBytes, printJson, printResult } from "../output.ts";
+import { openStore } from "../storage/index.ts";
+import { outputArgs, storeArgs } from "./_args.ts";
 import { runBody } from "./_run.ts";
 
 const STATUS = { verified: "verified", checksummed: "checksum", "no-manifest": "no manifest", "bad-manifest": "BAD manifest" } as const;
@@ -15,19 +15,19 @@ export default defineCommand({
     name: "list",
     description: "List the backups in a directory, newest first",
   },
-  args: { ...dirArg, ...outputArgs },
+  args: { ...storeArgs, ...outputArgs },
   async run({ args }) {
-    return runBody(args, "default", async () => {
-      const dir = resolveDir(args.dir, process.env);
+    return runBody(args, "default", { doing: "list", outcome: "nothing was changed" }, async () => {
+      const dir = resolveBackupDir(args.dir, process.env);
       await requirePath(dir, "directory", "--dir");
-      const backups = await listBackups(dir);
+      const backups = await listBackups(openStore(dir));
       if (args.json) {
         printJson({
           ok: true,
           dir,
           backups: backups.map((b) => ({
-            file: b.file,
-            path: b.path,
+            file: b.name,
+            path: b.location,
             time: b.time.toISOString(),
             size_bytes: b.sizeBytes,
             schema_version: b.manifest?.schema_version ?? null,
@@ -46,7 +46,7 @@ export default defineCommand({
       const rows = [["NAME", "TIME (UTC)", "SIZE", "SCHEMA", "ROWS", "STATUS"]];
       for (const b of backups) {
         rows.push([
-          b.file,
+          b.name,
           b.time.toISOString().replace("T", " ").slice(0, 19),
           formatBytes(b.sizeBytes),
           b.manifest ? `v${b.manifest.schema_version}` : "-",

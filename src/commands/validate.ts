@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { resolveSchemaName, resolveSetting, Schemas } from "../config.ts";
 import { EXIT } from "../errors.ts";
-import { printJson, printResult } from "../log.ts";
+import { printJson, printResult } from "../output.ts";
 import { validateDatabase } from "../validate/index.ts";
 import { renderDriftJson, renderDriftText } from "../validate/report.ts";
 import { connectionArgs, outputArgs } from "./_args.ts";
@@ -18,11 +18,11 @@ export default defineCommand({
     ...outputArgs,
   },
   async run({ args }) {
-    return runBody(args, "checker", async () => {
+    return runBody(args, "checker", { doing: "validate", outcome: "nothing was changed" }, async (run) => {
       const env = process.env;
       const schema = resolveSchemaName(args.schema, env);
       const strict = resolveSetting("strict", args.strict, env, false, Schemas.boolean());
-      const result = await withConnection(args, env, (connection) => validateDatabase(connection.sql, schema, { strict }));
+      const result = await withConnection(args, env, run, (connection) => validateDatabase(connection.sql, schema, { strict }));
       if (args.json) printJson(renderDriftJson(result));
       else printResult(renderDriftText(result));
       return result.ok ? EXIT.OK : EXIT.FINDING;

@@ -1,11 +1,11 @@
 import { defineCommand } from "citty";
-import { basename } from "node:path";
-import { formatBytes } from "../backup/create.ts";
-import { restoreBackup } from "../backup/restore.ts";
+import { trialRestore, type TrialResult } from "../backup/trial.ts";
 import { verifyBackup } from "../backup/verify.ts";
-import { resolveSetting, Schemas } from "../config.ts";
-import { EXIT, NetravenError } from "../errors.ts";
-import { log, printJson } from "../log.ts";
+import { resolveLockTimeoutMs } from "../config.ts";
+import { Errors, EXIT } from "../errors.ts";
+import { log } from "../log.ts";
+import { formatBytes, printJson } from "../output.ts";
+import { openBackupFile } from "../storage/index.ts";
 import { connectionArgs, lockArgs, outputArgs } from "./_args.ts";
 import { runBody, withConnection } from "./_run.ts";
 
@@ -22,23 +22,22 @@ export default defineCommand({
     ...outputArgs,
   },
   async run({ args }) {
-    return runBody(args, "checker", async () => {
+    return runBody(args, "checker", { doing: "verify", outcome: "nothing was changed" }, async (run) => {
       const env = process.env;
       const file = String(args.file);
-      const result = await verifyBackup(file, { record: true });
+      const { store, name } = openBackupFile(file);
+      const lockTimeoutMs = args.db ? resolveLockTimeoutMs(args["lock-timeout"], env) : 0;
+      const result = await verifyBackup(store, name, { record: true, onProgress: run.onProgress, signal: run.signal });
       const { summary } = result;
       const rows = summary.tables.reduce((n, t) => n + t.rows, 0);
-      let trial: { drifts: number; loaded: number } | undefined;
+      let trial: TrialResult | undefined;
       if (args.db) {
-        const lockTimeout = resolveSetting("lock-timeout", args["lock-timeout"], env, 60, Schemas.seconds());
-        const restored = await withConnection(args, env, (connection) =>
-          restoreBackup(connection, summary.header, { file, lockTimeoutMs: lockTimeout * 1000, trial: true, confirm: async () => true }),
-        );
-        const drifts = restored.trialDrifts ?? [];
-        for (const d of drifts) log.error(`${d.kind}: ${d.object} (expected ${d.expected}, found ${d.found})`);
-        if (drifts.length) throw new NetravenError("BACKUP_INVALID", `${basename(file)}: restored into a scratch schema, it differs from the definitions in ${drifts.length} way(s)`);
-        trial = { drifts: 0, loaded: restored.tables.reduce((n, t) => n + t.restored, 0) };
+        const options = { lockTimeoutMs, onProgress: run.onProgress, signal: run.signal };
+        trial = await withConnection(args, env, run, (connection) => trialRestore(connection, store, name, summary.header, options), { closeOnInterrupt: false });
+        for (const d of trial.drifts) log.error(`${d.kind}: ${d.object} (expected ${d.expected}, found ${d.found})`);
+        if (trial.drifts.length) throw Errors.badBackup(name, `restored into a scratch schema, it differs from the definitions in ${trial.drifts.length} way(s)`);
       }
+      const loaded = trial?.tables.reduce((n, t) => n + t.restored, 0);
       if (args.json) {
         printJson({
           ok: true,
@@ -51,12 +50,12 @@ export default defineCommand({
           data_bytes: summary.dataBytes,
           rows_total: rows,
           tables: summary.tables,
-          trial_restore: trial ?? null,
+          trial_restore: trial ? { drifts: 0, loaded } : null,
           duration_ms: result.durationMs,
         });
       } else {
         log.success(
-          `${basename(file)} is good: ${result.checksum === "matched" ? "checksum matches, " : ""}${summary.tables.length} tables, ${rows} rows, ${formatBytes(summary.dataBytes)} of SQL${trial ? `, restores cleanly (${trial.loaded} rows loaded and rolled back)` : ""}`,
+          `${name} is good: ${result.checksum === "matched" ? "checksum matches, " : ""}${summary.tables.length} tables, ${rows} rows, ${formatBytes(summary.dataBytes)} of SQL${trial ? `, restores cleanly (${loaded} rows loaded and rolled back)` : ""}`,
         );
       }
       return EXIT.OK;

@@ -12,15 +12,14 @@ import { translateError, type Connection, type Queryable, type TransactionSql } 
 import { Errors } from "../errors.ts";
 import { acquireSchemaLock } from "../lock.ts";
 import { log } from "../log.ts";
-import { quoteIdent, quoteLiteral } from "../quote.ts";
 import { allTables, appTables, EXTENSIONS, tablesInCreateOrder, versionTable } from "../schema/index.ts";
 import { BASELINE_DESCRIPTION, latestVersion, migrations as builtInMigrations, pendingMigrations, type Migration } from "../schema/migrations.ts";
-import { renderBootstrap, renderIndex, renderTable, renderTables, type Statement } from "../schema/render.ts";
-import { createExtension, persistSearchPath } from "../bootstrap.ts";
-import { TOOL_VERSION } from "../version.ts";
+import { renderExtension, renderIndex, renderTable, renderTables, type Statement } from "../schema/render.ts";
+import { bootstrap, createExtension, persistSearchPath } from "../bootstrap.ts";
+import { readSchemaVersion, recordVersion } from "../schema-version.ts";
 import type { Drift } from "../validate/diff.ts";
 import { validateWithin } from "../validate/index.ts";
-import { inspectDatabase, readSchemaVersion, searchPathPersisted, type DatabaseFacts } from "../validate/inspect.ts";
+import { inspectDatabase, searchPathPersisted, type DatabaseFacts } from "../catalog/inspect.ts";
 import { driftLines } from "../validate/report.ts";
 import { hashAdminPassword, readSeedState, renderAdminSeed, renderSettingSeeds, renderTagSeed, seedsComplete } from "./seed.ts";
 
@@ -84,13 +83,10 @@ class Executor {
   async persistSearchPath(schema: string, database: string, facts: DatabaseFacts): Promise<void> {
     this.statements.push(await persistSearchPath(this.tx, schema, database, facts, this.dryRun));
   }
-}
 
-function versionRow(schema: string, version: number, description: string, kind: "create" | "baseline" | "migrate"): Statement {
-  return {
-    object: `schema version ${version} (${kind})`,
-    sql: `INSERT INTO ${quoteIdent(schema)}.${quoteIdent(versionTable.name)} (version, description, kind, tool_version) VALUES (${version}, ${quoteLiteral(description)}, ${quoteLiteral(kind)}, ${quoteLiteral(TOOL_VERSION)}) ON CONFLICT (version) DO NOTHING`,
-  };
+  async bootstrap(schema: string, database: string, facts: DatabaseFacts): Promise<void> {
+    this.statements.push(...(await bootstrap(this.tx, schema, database, facts, { searchPath: true, dryRun: this.dryRun })));
+  }
 }
 
 async function seed(exec: Executor, tx: Queryable, options: InitOptions): Promise<InitResult["seeded"]> {
@@ -138,19 +134,11 @@ async function ensureCurrent(tx: TransactionSql, options: InitOptions, database:
 
   const exec = new Executor(tx, options.dryRun);
   const appTablesPresent = facts.tablesPresent - (facts.hasVersionTable ? 1 : 0);
-  const missingExtensions = EXTENSIONS.filter((name) => !facts.extensions.some((e) => e.name === name));
-  const bootstrap = renderBootstrap(schema);
 
   if (!facts.hasVersionTable && appTablesPresent === 0) {
-    for (const statement of bootstrap) {
-      const extension = statement.object.startsWith("extension ") ? statement.object.slice("extension ".length) : undefined;
-      if (extension && !missingExtensions.includes(extension as (typeof EXTENSIONS)[number])) continue;
-      if (extension) await exec.runExtension(statement);
-      else await exec.run(statement);
-    }
-    if (!searchPathPersisted(facts, schema)) await exec.persistSearchPath(schema, database, facts);
+    await exec.bootstrap(schema, database, facts);
     await exec.runAll(renderTables(schema));
-    await exec.run(versionRow(schema, latest, BASELINE_DESCRIPTION, "create"));
+    await exec.run(recordVersion(schema, latest, BASELINE_DESCRIPTION, "create"));
     const seeded = await seed(exec, tx, options);
     return { result: { action: "created", dryRun: options.dryRun, schema, schemaVersion: latest, previousVersion: null, statements: exec.statements, repaired: [], warnings: [], seeded } };
   }
@@ -167,7 +155,7 @@ async function ensureCurrent(tx: TransactionSql, options: InitOptions, database:
     );
   }
   for (const drift of problems.filter((d) => d.kind === "EXTENSION_MISSING")) {
-    await exec.runExtension(bootstrap.find((s) => s.object === `extension ${drift.target!.extension}`)!);
+    await exec.runExtension(renderExtension(drift.target!.extension as (typeof EXTENSIONS)[number]));
   }
   if (problems.some((d) => d.kind.startsWith("SEARCH_PATH_"))) await exec.persistSearchPath(schema, database, facts);
   const missingTables = new Set(problems.filter((d) => d.kind === "TABLE_MISSING").map((d) => d.target!.table!));
@@ -179,7 +167,7 @@ async function ensureCurrent(tx: TransactionSql, options: InitOptions, database:
     await exec.run(renderIndex(table, table.indexes.find((ix) => ix.name === drift.target!.index)!, schema));
   }
   const adopting = !facts.hasVersionTable || version === null;
-  if (adopting) await exec.run(versionRow(schema, latest, `adopted existing database: ${BASELINE_DESCRIPTION}`, "baseline"));
+  if (adopting) await exec.run(recordVersion(schema, latest, `adopted existing database: ${BASELINE_DESCRIPTION}`, "baseline"));
   const seeded = await seed(exec, tx, options);
   const action: InitAction = adopting ? "adopted" : problems.length > 0 ? "repaired" : seeded.settings || seeded.tags || seeded.admin ? "seeded" : "up-to-date";
   return {
@@ -245,7 +233,7 @@ export async function runInit(connection: Connection, options: InitOptions): Pro
     const steps = pendingMigrations(from, list);
     const applied: Statement[] = [];
     if (options.dryRun) {
-      for (const m of steps) applied.push(...m.statements(schema), versionRow(schema, m.version, m.description, "migrate"));
+      for (const m of steps) applied.push(...m.statements(schema), recordVersion(schema, m.version, m.description, "migrate"));
       return finish({ action: "migrated", dryRun: true, schema, schemaVersion: latest, previousVersion: from, statements: applied, repaired: [], warnings: [], seeded: { settings: 0, tags: 0, admin: false } });
     }
     for (const migration of steps) {
@@ -254,7 +242,7 @@ export async function runInit(connection: Connection, options: InitOptions): Pro
         if (current !== null && current >= migration.version) return; // another init got here first
         const exec = new Executor(tx, false);
         for (const statement of migration.statements(schema)) await exec.run(statement);
-        await exec.run(versionRow(schema, migration.version, migration.description, "migrate"));
+        await exec.run(recordVersion(schema, migration.version, migration.description, "migrate"));
         applied.push(...exec.statements);
         log.info(`Applied migration ${migration.version}: ${migration.description}`);
       });

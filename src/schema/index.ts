@@ -34,7 +34,9 @@ export const appTables: readonly TableDef[] = [
 /** Everything init creates: the app tables plus the version table. */
 export const allTables: readonly TableDef[] = [...appTables, versionTable];
 
+/** The extensions the old init-db.sql installed (in schema public, as then). No table uses them yet; the app may. */
 export const EXTENSIONS = ["uuid-ossp", "pgcrypto"] as const;
+export type Extension = (typeof EXTENSIONS)[number];
 
 export function tablesInCreateOrder(tables: readonly TableDef[] = allTables): TableDef[] {
   const byName = new Map(tables.map((t) => [t.name, t]));

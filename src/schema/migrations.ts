@@ -2,8 +2,9 @@
 // netraven 5b1c219, which is what the definitions in this folder describe. A later change to the schema is two
 // edits: update the definitions (fresh databases get the new shape directly) and append a migration here whose
 // statements bring a database at the previous version to the same shape. init applies pending migrations in order,
-// one transaction each, under the init lock; tests/validate/migrations.test.ts checks that migrating and creating
-// fresh end in the same catalog.
+// one transaction each, under the init lock; tests/init/adopt.test.ts runs the mechanism with test migrations
+// (order, once each, recorded, --dry-run). With no migration yet there is nothing to compare a migrated catalog
+// with: the first real migration adds a test that migrating and creating fresh end in the same catalog.
 import type { Statement } from "./render.ts";
 
 export interface Migration {

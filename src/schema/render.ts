@@ -2,7 +2,7 @@
 // create_all emitted them, so PostgreSQL names them `<table>_pkey` and `<table>_<column>_fkey` in both worlds.
 import { quoteIdent, quoteLiteral } from "../quote.ts";
 import bootstrapSql from "../../sql/bootstrap.sql" with { type: "text" };
-import { EXTENSIONS, tablesInCreateOrder, type ForeignKey, type Index, type TableDef } from "./index.ts";
+import { EXTENSIONS, tablesInCreateOrder, type Extension, type ForeignKey, type Index, type TableDef } from "./index.ts";
 
 export interface Statement {
   /** What the statement creates, e.g. `table devices`, `index ix_devices_id`: for --dry-run and reports. */
@@ -83,22 +83,20 @@ export function renderTablesForLoad(schema: string, tables?: readonly TableDef[]
   };
 }
 
-/** sql/bootstrap.sql split into statements, with psql's :"schema" filled in. */
+export function renderExtension(name: Extension): Statement {
+  return { object: `extension ${name}`, sql: `CREATE EXTENSION IF NOT EXISTS ${q(name)} WITH SCHEMA public` };
+}
+
+/** The extensions, then sql/bootstrap.sql split into statements with psql's :"schema" filled in. */
 export function renderBootstrap(schema: string): Statement[] {
   // A function, not a string: `$&` in a schema name must not be read as a replacement pattern.
   const text = bootstrapSql.replace(/:"schema"/g, () => q(schema));
-  return text
+  const statements = text
     .split(/;\s*$/m)
     .map((chunk) => chunk.replace(/^\s*--.*$/gm, "").trim())
     .filter(Boolean)
-    .map((sql) => {
-      const extension = sql.match(/CREATE EXTENSION IF NOT EXISTS "?([\w-]+)"?/i)?.[1];
-      return { object: extension ? `extension ${extension}` : /CREATE SCHEMA/i.test(sql) ? `schema ${schema}` : "bootstrap", sql };
-    });
-}
-
-export function bootstrapExtensions(): readonly string[] {
-  return EXTENSIONS;
+    .map((sql) => ({ object: /^CREATE SCHEMA/i.test(sql) ? `schema ${schema}` : "bootstrap", sql }));
+  return [...EXTENSIONS.map(renderExtension), ...statements];
 }
 
 /** Makes every new session of this database find the NetRaven tables first, whatever the role is called. */

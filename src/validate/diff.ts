@@ -1,6 +1,6 @@
 // A pure function from (expected, actual) catalog models to a sorted list of drifts. Every object kind goes through
 // the same `differences` helper (migra's pattern), so the output is deterministic: sorted by kind, then object.
-import { effectiveSearchPathSetting, firstSchemaOf, type ColumnModel, type ConstraintModel, type DatabaseFacts, type IndexModel, type SchemaModel } from "./inspect.ts";
+import { effectiveSearchPathSetting, firstSchemaOf, type ColumnModel, type ConstraintModel, type DatabaseFacts, type IndexModel, type SchemaModel } from "../catalog/inspect.ts";
 
 export type Severity = "error" | "warning";
 
@@ -126,7 +126,7 @@ export function diffSchema(expected: SchemaModel, actual: SchemaModel, expectedD
   if (!actualHasVersionTable) {
     add("VERSION_TABLE_MISSING", `table ${versionTable}`, "present (run netraven-db init to adopt this database)", "missing", "warning");
   } else if (!actualDb.facts.canReadVersion) {
-    add("VERSION_UNREADABLE", "schema version", "readable (USAGE on the schema, SELECT on netraven_db_version)", "no privilege to read it", "warning");
+    add("VERSION_UNREADABLE", "schema version", `readable (USAGE on the schema, SELECT on ${versionTable})`, "no privilege to read it", "warning");
   } else if (actualDb.schemaVersion === null) {
     add("VERSION_MISSING", "schema version", `${expectedDb.schemaVersion} (run netraven-db init)`, "none recorded", "warning");
   } else if (actualDb.schemaVersion !== expectedDb.schemaVersion) {

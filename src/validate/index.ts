@@ -5,7 +5,8 @@ import { translateError, type Queryable, type Sql, type TransactionSql } from ".
 import { allTables, EXTENSIONS, versionTable } from "../schema/index.ts";
 import { SCHEMA_VERSION } from "../schema/migrations.ts";
 import { diffSchema, hasErrors, type DiffOptions, type Drift } from "./diff.ts";
-import { inspectDatabase, inspectSchema, readSchemaVersion, type SchemaModel } from "./inspect.ts";
+import { inspectDatabase, inspectSchema, type SchemaModel } from "../catalog/inspect.ts";
+import { readSchemaVersion } from "../schema-version.ts";
 import { materializeDefinitions } from "./materialize.ts";
 
 export interface ValidationResult {

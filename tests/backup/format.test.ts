@@ -8,11 +8,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync, gzipSync, zstdCompressSync, zstdDecompressSync } from "node:zlib";
+import { detectCompression as detectWithMagic, EXTENSION_OF, type Compression } from "../../src/backup/compression.ts";
 import {
   decodeHeaderUnit,
-  detectCompression,
   encodeHeaderUnit,
-  EXTENSION_OF,
   FORMAT_VERSION,
   FormatError,
   HEADER_BYTES,
@@ -22,8 +21,9 @@ import {
   renderHeader,
   renderScriptParts,
   type BackupHeader,
-  type Compression,
 } from "../../src/backup/format.ts";
+
+const detectCompression = (start: Buffer) => detectWithMagic(start, MAGIC_LINE);
 import { allTables } from "../../src/schema/index.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "netraven-format-test-"));

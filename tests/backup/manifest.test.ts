@@ -1,11 +1,20 @@
 // Backup file names (`<prefix>_<YYYYmmdd>_<HHMMSS>[_<n>].sql[.gz|.zst]`, in UTC, the old backup script's layout)
 // and the `<file>.json` manifest beside each backup.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createReadStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { isNetravenError, type NetravenError } from "../../src/errors.ts";
-import { backupFileName, manifestPath, parseBackupFileName, readManifest, sha256File, writeManifest, type Manifest } from "../../src/backup/manifest.ts";
+import { readManifest as readFromStore, writeManifest as writeToStore, type Manifest } from "../../src/backup/manifest.ts";
+import { backupFileName, manifestName, parseBackupFileName } from "../../src/backup/naming.ts";
+import { digestStream } from "../../src/checksum.ts";
+import { openBackupFile } from "../../src/storage/index.ts";
+
+// The manifest functions work on a store; these read and write the manifest of a backup file in its directory.
+const manifestPath = (file: string) => join(dirname(file), manifestName(basename(file)));
+const readManifest = (file: string) => readFromStore(openBackupFile(file).store, basename(file));
+const writeManifest = (file: string, m: Manifest) => writeToStore(openBackupFile(file).store, basename(file), m);
+const sha256File = (path: string) => digestStream(createReadStream(path));
 
 const dir = mkdtempSync(join(tmpdir(), "netraven-manifest-test-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -201,7 +210,7 @@ describe("readManifest", () => {
   test("a manifest that describes another file is refused (copied or renamed next to the wrong backup)", async () => {
     const error = await readFailure(backupWith(JSON.stringify(manifest("netraven_20261124_010101.sql.gz"))));
     expect(error.code).toBe("BACKUP_INVALID");
-    expect(error.message).toBe("netraven_20261125_190501.sql.gz.json describes netraven_20261124_010101.sql.gz, not netraven_20261125_190501.sql.gz");
+    expect(error.message).toBe("netraven_20261125_190501.sql.gz.json: describes netraven_20261124_010101.sql.gz, not netraven_20261125_190501.sql.gz");
   });
 
   test("the file field is a bare name: a path in it does not match", async () => {
@@ -228,7 +237,7 @@ describe("readManifest", () => {
   });
 });
 
-describe("sha256File", () => {
+describe("the checksum of a stored file (digestStream)", () => {
   test("digest and size of a known input (FIPS 180-2 test vector 'abc')", async () => {
     const path = join(dir, "abc.bin");
     writeFileSync(path, "abc");

@@ -9,7 +9,7 @@
 //   - every template literal passed to `.unsafe(` in src/ interpolates only quoted identifiers/literals.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
@@ -82,6 +82,7 @@ describe("schema and database names with quotes, spaces, semicolons and unicode"
 
       await fillRealisticData(db.sql, { devices: 60, schema });
       const dir = join(tempDir(), `dir with spaces`, `ünïcødé 日本 'q' "dq" ; $(x)`);
+      mkdirSync(dir, { recursive: true });
       const backup = await runBinary(["backup", "--dir", dir, "--json"], { env });
       expect(backup.stderr).not.toContain("error");
       expect(backup.status).toBe(0);
@@ -164,8 +165,8 @@ describe("schema and database names with quotes, spaces, semicolons and unicode"
     const before = await tableChecksums(source.sql, "netraven");
     const long = `d${"é".repeat(40)}`; // 81 bytes: PostgreSQL would silently cut it to 63
     for (const [args, pattern] of [
-      [["--target-db", ""], /--target-db: database name must not be empty/],
-      [["--target-db"], /--target-db: database name must not be empty/],
+      [["--target-db", ""], /option --target-db requires a value/],
+      [["--target-db"], /option --target-db requires a value/],
       [["--target-db", long], /--target-db: database name must be at most 63 bytes/],
       [["--target-db", "two\nlines"], /--target-db: database name must not contain control characters/],
     ] as Array<[string[], RegExp]>) {
@@ -186,6 +187,7 @@ describe("backup directories and file prefixes", () => {
     const db = await createTestDatabase("nrinj");
     expect((await runBinary(["init"], { env: db.env })).status).toBe(0);
     const dir = join(tempDir(), `spaces and "quotes" and 'single'`, `日本語 ünï; rm -rf $HOME`);
+    mkdirSync(dir, { recursive: true });
     const backup = await runBinary(["backup", "--dir", dir, "--prefix", "nightly.v1-db_x"], { env: db.env });
     expect(backup.status).toBe(0);
     const files = readdirSync(dir).filter((f) => f.endsWith(".sql.gz"));
@@ -300,6 +302,7 @@ describe("a backup file cannot run SQL of its own on restore", () => {
     const dir = tempDir("forge-src");
     const made: Record<string, string> = {};
     for (const compression of ["gzip", "none"] as const) {
+      mkdirSync(join(dir, compression));
       const run = await runBinary(["backup", "--dir", join(dir, compression), "--compress", compression, "--json"], { env: source.env });
       expect(run.status).toBe(0);
       made[compression] = JSON.parse(run.stdout).path;

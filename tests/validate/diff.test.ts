@@ -2,7 +2,7 @@
 // here is built by hand in the shape sql/inspect-schema.sql produces (types as format_type() spells them).
 import { describe, expect, test } from "bun:test";
 import { differences, diffSchema, hasErrors, shortType, sortDrifts, type ActualDatabase, type Drift, type ExpectedDatabase } from "../../src/validate/diff.ts";
-import type { ColumnModel, ConstraintModel, DatabaseFacts, IndexModel, SchemaModel } from "../../src/validate/inspect.ts";
+import type { ColumnModel, ConstraintModel, DatabaseFacts, IndexModel, SchemaModel } from "../../src/catalog/inspect.ts";
 
 // ---- builders ----------------------------------------------------------------------------------------------------
 

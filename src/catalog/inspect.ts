@@ -1,7 +1,7 @@
 // Reads pg_catalog into a plain model that diff.ts compares. The queries live in sql/ and are embedded.
 import type { Queryable } from "../db.ts";
-import { bindLiterals, quoteIdent, textArray } from "../quote.ts";
-import { allTables } from "../schema/index.ts";
+import { bindLiterals, textArray } from "../quote.ts";
+import { allTables, versionTable } from "../schema/index.ts";
 import inspectSchemaSql from "../../sql/inspect-schema.sql" with { type: "text" };
 import inspectDatabaseSql from "../../sql/inspect-database.sql" with { type: "text" };
 
@@ -89,7 +89,7 @@ export async function inspectDatabase(sql: Queryable, schema: string): Promise<D
       tables_present: number;
       indexes_present: number;
     }>
-  >(bindLiterals(inspectDatabaseSql, [schema, textArray(allTables.map((t) => t.name)), textArray(allTables.flatMap((t) => t.indexes.map((ix) => ix.name)))]));
+  >(bindLiterals(inspectDatabaseSql, [schema, textArray(allTables.map((t) => t.name)), textArray(allTables.flatMap((t) => t.indexes.map((ix) => ix.name))), versionTable.name]));
   return {
     extensions: row!.extensions,
     schemaExists: row!.schema_exists,
@@ -122,12 +122,4 @@ export function effectiveSearchPathSetting(facts: DatabaseFacts): DatabaseFacts[
 export function searchPathPersisted(facts: DatabaseFacts, schema: string): boolean {
   const effective = effectiveSearchPathSetting(facts);
   return effective !== undefined && firstSchemaOf(effective.value) === schema;
-}
-
-/** The applied schema version, or null when the version table is missing or empty. */
-export async function readSchemaVersion(sql: Queryable, schema: string): Promise<number | null> {
-  const [row] = await sql.unsafe<Array<{ version: number | null }>>(
-    `select max(version)::int as version from ${quoteIdent(schema)}.netraven_db_version`,
-  );
-  return row?.version ?? null;
 }

@@ -1,0 +1,47 @@
+// The compressions a backup can use: their names, file extensions and levels, how each is recognised from its
+// first bytes (never from the file name), and the node:zlib streams that make and read them. Every other module
+// takes these facts from here.
+import { createGunzip, createGzip, createZstdCompress, createZstdDecompress, constants } from "node:zlib";
+import type { Transform } from "node:stream";
+import { DEFAULTS } from "../defaults.ts";
+
+export const COMPRESSIONS = ["gzip", "zstd", "none"] as const;
+export type Compression = (typeof COMPRESSIONS)[number];
+
+export const EXTENSION_OF: Record<Compression, string> = { gzip: ".sql.gz", zstd: ".sql.zst", none: ".sql" };
+
+/** Highest level each compressor takes (as the gzip and zstd command-line tools). */
+export const MAX_LEVEL: Record<Compression, number> = { gzip: 9, zstd: 19, none: 0 };
+
+export function defaultLevel(compression: Compression): number | undefined {
+  return compression === "none" ? undefined : DEFAULTS.level[compression];
+}
+
+/** Big output chunks: handing bytes around in small pieces is what makes streams slow in Bun. */
+const CHUNK_BYTES = 256 * 1024;
+
+export function createCompressor(compression: Compression, level = defaultLevel(compression)): Transform | undefined {
+  if (compression === "gzip") return createGzip({ chunkSize: CHUNK_BYTES, level });
+  if (compression === "zstd") return createZstdCompress({ chunkSize: CHUNK_BYTES, params: { [constants.ZSTD_c_compressionLevel]: level ?? DEFAULTS.level.zstd } });
+  return undefined;
+}
+
+export function createDecompressor(compression: Compression): Transform | undefined {
+  if (compression === "gzip") return createGunzip({ chunkSize: CHUNK_BYTES });
+  if (compression === "zstd") return createZstdDecompress({ chunkSize: CHUNK_BYTES });
+  return undefined;
+}
+
+/** The compression of a backup, from its first bytes; `plainMagic` is what an uncompressed backup starts with. */
+export function detectCompression(start: Uint8Array, plainMagic: string): Compression | undefined {
+  if (start[0] === 0x1f && start[1] === 0x8b) return "gzip";
+  if (start[0] === 0x28 && start[1] === 0xb5 && start[2] === 0x2f && start[3] === 0xfd) return "zstd";
+  if (Buffer.from(start.subarray(0, plainMagic.length)).toString("latin1") === plainMagic) return "none";
+  return undefined;
+}
+
+/** zlib and zstd report damaged input with these codes and messages. */
+export function isDecompressionError(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException)?.code ?? "";
+  return /^Z_|ZSTD|ERR_ZLIB|ERR_ZSTD/.test(code) || /incorrect header|invalid|unexpected end|zstd|corrupt/i.test((error as Error)?.message ?? "");
+}

@@ -1,0 +1,27 @@
+// The messages between a backup's main thread and its output thread. The main thread sends batches of the dump
+// (SQL text and COPY data) in transferred buffers and marks where each table's data starts and ends; the output
+// thread counts rows, takes each table's CRC-32, compresses, and sends the compressed bytes back in order, along
+// with each input buffer once it is done with it. Buffers are transferred, never copied or left to the collector.
+import type { Compression } from "./compression.ts";
+
+export type ToOutput =
+  | { type: "start"; compression: Compression; level?: number }
+  | { type: "text" | "data"; data: ArrayBuffer; length: number }
+  | { type: "table" }
+  | { type: "table-end" }
+  | { type: "end" };
+
+export type FromOutput =
+  /** The input is consumed; `buffer` (when present) comes back for reuse. */
+  | { type: "ack"; bytes: number; buffer?: ArrayBuffer }
+  /** Bytes for the sink, in file order. */
+  | { type: "out"; data: ArrayBuffer; length: number }
+  | { type: "table"; rows: number; crc32: string }
+  | { type: "done" }
+  | { type: "error"; message: string; code?: string };
+
+/** What the output thread sees of its side of the channel: a Worker's `self`, or an in-process stand-in. */
+export interface OutputScope {
+  postMessage(message: FromOutput, transfer?: ArrayBuffer[]): void;
+  onmessage: ((event: { data: ToOutput }) => void) | null;
+}

@@ -1,0 +1,68 @@
+// A backup loaded into a fresh staging schema inside the caller's transaction: bare tables from the definitions,
+// every COPY block streamed in (the parser re-checks each block's rows and CRC-32 on the way), then keys, indexes
+// and foreign keys, like pg_dump. Nothing outside the staging schema is touched, and the file's SQL text is never
+// executed: tables come from the definitions, data only through COPY. Restore swaps the staging tables in;
+// `verify --db` compares them with the definitions and rolls back.
+import type { Writable } from "node:stream";
+import { finished } from "node:stream/promises";
+import type { TransactionSql } from "../db.ts";
+import { log } from "../log.ts";
+import type { OnProgress } from "../progress.ts";
+import { quoteIdent } from "../quote.ts";
+import { renderTablesForLoad } from "../schema/render.ts";
+import type { BackupStore } from "../storage/store.ts";
+import { waitForDrain } from "../streams.ts";
+import type { BackupHeader } from "./format.ts";
+import { readWithProgress } from "./verify.ts";
+
+export interface StagingOptions {
+  onProgress?: OnProgress;
+  signal?: AbortSignal;
+}
+
+/** A schema name nobody else uses; it exists only inside the transaction that creates it. */
+export function stagingSchemaName(): string {
+  return `nrdb_restore_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** Creates `staging` and loads the backup into it; returns the rows loaded per table. */
+export async function loadIntoStaging(tx: TransactionSql, store: BackupStore, name: string, header: BackupHeader, staging: string, options: StagingOptions): Promise<Array<{ name: string; rows: number }>> {
+  await tx.unsafe(`CREATE SCHEMA ${quoteIdent(staging)}`);
+  const { before, after } = renderTablesForLoad(staging);
+  await tx.unsafe(before.map((s) => s.sql).join(";\n")).simple();
+  let writable: Writable | undefined;
+  const loaded: Array<{ name: string; rows: number }> = [];
+  await readWithProgress(
+    store,
+    name,
+    header,
+    options,
+    {
+      onBlockStart: async (block) => {
+        const columns = block.columns.map(quoteIdent).join(", ");
+        // FREEZE (allowed: the staging table was created in this transaction) writes the rows frozen and
+        // all-visible, so the row count after the commit, the app's first reads and autovacuum do not rewrite every
+        // page to set hint bits or freeze them. Nobody can see the rows before the commit anyway.
+        writable = (await tx.unsafe(`COPY ${quoteIdent(staging)}.${quoteIdent(block.table.name)} (${columns}) FROM STDIN WITH (FREEZE)`).writable()) as Writable;
+      },
+      onData: async (chunk) => {
+        if (!writable!.write(chunk)) await waitForDrain(writable!);
+      },
+      onBlockEnd: async (block, rows) => {
+        writable!.end();
+        await finished(writable!);
+        writable = undefined;
+        loaded.push({ name: block.table.name, rows });
+        log.debug(`loaded ${block.table.name}: ${rows} rows`);
+      },
+    },
+    "Loading",
+  ).catch((error) => {
+    // Ends the COPY with CopyFail, so the server rolls it back; the error itself is reported by our caller.
+    writable?.on("error", () => undefined).destroy(error instanceof Error ? error : new Error(String(error)));
+    throw error;
+  });
+  options.onProgress?.({ step: "Building keys, indexes and foreign keys", done: 0 });
+  await tx.unsafe(after.map((s) => s.sql).join(";\n")).simple();
+  return loaded;
+}
