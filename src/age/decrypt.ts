@@ -12,12 +12,12 @@ import { Errors, NetravenError } from "../errors.ts";
 import type { AgeIdentities } from "./identities.ts";
 import {
   AGE_CHUNK_BYTES,
-  AGE_MAGIC_LENGTH,
   AGE_NONCE_BYTES,
   AGE_TAG_BYTES,
   describeStanzas,
   isAgeFile,
   isArmoredAgeFile,
+  mayBeAgeFile,
   scanHeader,
   type HeaderScan,
 } from "./format.ts";
@@ -64,7 +64,7 @@ export function decryptStream(identities: AgeIdentities, options: DecryptOptions
           throw bad("truncated: the file ends inside its age header");
         }
         head = concat(head, next.value);
-        if (head.length >= AGE_MAGIC_LENGTH && !isAgeFile(head)) throw notAge(head);
+        if (!mayBeAgeFile(head)) throw notAge(head);
         try {
           header = scanHeader(head);
         } catch (error) {

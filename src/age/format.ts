@@ -29,6 +29,13 @@ export function isAgeFile(head: Uint8Array): boolean {
   return true;
 }
 
+/** Whether the bytes read so far (possibly fewer than the magic line) agree with the magic line. */
+export function mayBeAgeFile(head: Uint8Array): boolean {
+  const n = Math.min(head.length, MAGIC_BYTES.length);
+  for (let i = 0; i < n; i++) if (head[i] !== MAGIC_BYTES[i]) return false;
+  return true;
+}
+
 /** Whether the first bytes are an ASCII-armored age file (`age -a`), to say so instead of "not an age file". */
 export function isArmoredAgeFile(head: Uint8Array): boolean {
   return new TextDecoder().decode(head.subarray(0, ARMOR_BEGIN.length)) === ARMOR_BEGIN;

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { AGE_MAGIC, AGE_MAGIC_LENGTH, describeStanzas, isAgeFile, isArmoredAgeFile, MAX_HEADER_BYTES, scanHeader } from "../../src/age/format.ts";
+import { AGE_MAGIC, AGE_MAGIC_LENGTH, describeStanzas, isAgeFile, isArmoredAgeFile, mayBeAgeFile, MAX_HEADER_BYTES, scanHeader } from "../../src/age/format.ts";
 import { ageEncryptFile, ageKeygen, requireAgeCli } from "../harness/age-cli.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "netraven-age-format-"));
@@ -38,6 +38,14 @@ describe("isAgeFile", () => {
     expect(isAgeFile(armored)).toBe(false);
     expect(isArmoredAgeFile(armored)).toBe(true);
     expect(isArmoredAgeFile(encoder.encode(AGE_MAGIC))).toBe(false);
+  });
+
+  test("mayBeAgeFile decides on the first byte that differs from the magic line", () => {
+    expect(mayBeAgeFile(encoder.encode("age-enc"))).toBe(true);
+    expect(mayBeAgeFile(new Uint8Array())).toBe(true);
+    expect(mayBeAgeFile(encoder.encode(`${AGE_MAGIC}-> X25519`))).toBe(true);
+    expect(mayBeAgeFile(encoder.encode("ab"))).toBe(false);
+    expect(mayBeAgeFile(gzipSync("x").subarray(0, 2))).toBe(false);
   });
 });
 

@@ -291,5 +291,11 @@ describe("failures: one line each, with the exit status the integrator maps", ()
     expect(armored.message).toBe("x.sql.gz.age: is an ASCII-armored age file (age -a); netraven-db reads binary age files: age -d it, or re-encrypt without -a");
     const short = await decryptFailure(Buffer.from("age-encr"), alice);
     expect(short.message).toBe("x.sql.gz.age: is not an age-encrypted file (it does not start with age-encryption.org/v1)");
+    // A source of tiny chunks: decided on the first byte that differs, not after a line or 22 bytes.
+    const tiny = await collect(decryptStream(await identitiesOf(alice), { name: "t" })((async function* () {
+      yield Buffer.from("ab\n");
+      throw new Error("must not be read this far");
+    })())).catch((error: NetravenError) => error);
+    expect((tiny as NetravenError).message).toBe("t: is not an age-encrypted file (it does not start with age-encryption.org/v1)");
   });
 });
