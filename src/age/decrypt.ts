@@ -8,7 +8,7 @@
 // identity opens any recipient stanza → IDENTITY_MISMATCH (exit 5: a wrong key is a credential problem, not a bad
 // file; under verify's checker contract it becomes 2, "could not check", which is the truth). An error of the
 // source itself (a read error, a dropped download) passes through unchanged.
-import { Errors, NetravenError } from "../errors.ts";
+import { Errors, type NetravenError } from "../errors.ts";
 import type { AgeIdentities } from "./identities.ts";
 import {
   AGE_CHUNK_BYTES,
@@ -34,7 +34,7 @@ const NO_MATCH = "no identity matched any of the file's recipients";
 
 export function decryptStream(identities: AgeIdentities, options: DecryptOptions = {}): StreamStage {
   const name = options.name ?? "the backup";
-  const bad = (problem: string, cause?: unknown) => new NetravenError("BACKUP_INVALID", `${name}: ${problem}`, { cause });
+  const bad = (problem: string, cause?: unknown) => Errors.badBackup(name, problem, cause);
 
   return async function* decrypt(source) {
     const iterator = source[Symbol.asyncIterator]();

@@ -4,7 +4,7 @@
 // registered as a secret the moment it is read, messages name lines by number and never quote them, and the keys
 // live in a private field, so printing or JSON-serialising the object shows only the path and the count.
 import { readFile, stat } from "node:fs/promises";
-import { Errors, NetravenError } from "../errors.ts";
+import { Errors, isNetravenError } from "../errors.ts";
 import { describeFsError } from "../files.ts";
 import { registerSecret } from "../secrets.ts";
 import { loadAge } from "./library.ts";
@@ -67,8 +67,8 @@ export async function readIdentityFile(path: string, setting = "--identity"): Pr
     if (info.size > MAX_IDENTITY_FILE_BYTES) throw Errors.config(`${setting} ${path}`, `is ${info.size} bytes, too large for an age identity file`);
     text = await readFile(path, "utf8");
   } catch (error) {
-    if (error instanceof NetravenError) throw error;
-    throw new NetravenError("USAGE", `${setting} ${path}: ${describeFsError(error)}`);
+    if (isNetravenError(error)) throw error;
+    throw Errors.badPath(setting, path, describeFsError(error));
   }
 
   const lines = text.split("\n").map((line) => line.replace(/\r$/, "").trim());

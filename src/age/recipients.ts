@@ -4,7 +4,7 @@
 // key: anything else may be a secret pasted into the wrong place, so it is described, never printed, and a secret
 // key given here is registered as a secret so that nothing else can print it either.
 import { readFile, stat } from "node:fs/promises";
-import { Errors, NetravenError } from "../errors.ts";
+import { Errors, isNetravenError } from "../errors.ts";
 import { describeFsError } from "../files.ts";
 import { registerSecret } from "../secrets.ts";
 import { loadAge } from "./library.ts";
@@ -55,11 +55,11 @@ export async function readRecipientsFile(path: string, setting = "--recipients-f
   try {
     const info = await stat(path);
     if (!info.isFile()) throw Object.assign(new Error("not a regular file"), { code: info.isDirectory() ? "EISDIR" : "EINVAL" });
-    if (info.size > MAX_RECIPIENTS_FILE_BYTES) throw new NetravenError("CONFIG_INVALID", `${setting} ${path}: is ${info.size} bytes; a recipients file holds a few public keys`);
+    if (info.size > MAX_RECIPIENTS_FILE_BYTES) throw Errors.config(`${setting} ${path}`, `is ${info.size} bytes; a recipients file holds a few public keys`);
     text = await readFile(path, "utf8");
   } catch (error) {
-    if (error instanceof NetravenError) throw error;
-    throw new NetravenError("USAGE", `${setting} ${path}: ${describeFsError(error)}`);
+    if (isNetravenError(error)) throw error;
+    throw Errors.badPath(setting, path, describeFsError(error));
   }
   const entries = recipientsFromText(text, `${setting} ${path}`);
   if (entries.length === 0) throw Errors.config(`${setting} ${path}`, "holds no public key (only comments or blank lines)");

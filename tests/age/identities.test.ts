@@ -115,10 +115,10 @@ describe("contents", () => {
     const locked = privateFile("locked.age", "age-encryption.org/v1\n-> scrypt abc 18\nxyz\n--- mac\n");
     expect((await refusal(() => readIdentityFile(locked))).message).toStartWith(`--identity ${locked}: the identity file is itself encrypted (passphrase-protected)`);
     const missing = await refusal(() => readIdentityFile(join(dir, "nope.txt")));
-    expect(missing.message).toBe(`--identity ${join(dir, "nope.txt")}: no such file or directory`);
+    expect(missing.message).toBe(`--identity ${join(dir, "nope.txt")}: does not exist`);
     expect(missing.exitStatus).toBe(3);
     const sub = join(dir, "keys");
     mkdirSync(sub, { mode: 0o700 });
-    expect((await refusal(() => readIdentityFile(sub))).message).toBe(`--identity ${sub}: it is a directory`);
+    expect((await refusal(() => readIdentityFile(sub))).message).toBe(`--identity ${sub}: is a directory, not a file`);
   });
 });

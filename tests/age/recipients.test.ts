@@ -119,11 +119,11 @@ describe("refused entries, one line each, naming the entry", () => {
 
   test("a recipients file that is missing, a directory or unreadable: one line in words, exit status 3", async () => {
     const missing = await refusal(() => readRecipientsFile(join(dir, "nope.txt")));
-    expect(missing.message).toBe(`--recipients-file ${join(dir, "nope.txt")}: no such file or directory`);
+    expect(missing.message).toBe(`--recipients-file ${join(dir, "nope.txt")}: does not exist`);
     expect(missing.exitStatus).toBe(3);
     const sub = join(dir, "sub");
     mkdirSync(sub);
-    expect((await refusal(() => readRecipientsFile(sub, "NETRAVEN_DB_RECIPIENTS_FILE"))).message).toBe(`NETRAVEN_DB_RECIPIENTS_FILE ${sub}: it is a directory`);
+    expect((await refusal(() => readRecipientsFile(sub, "NETRAVEN_DB_RECIPIENTS_FILE"))).message).toBe(`NETRAVEN_DB_RECIPIENTS_FILE ${sub}: is a directory, not a file`);
     if (process.getuid?.() !== 0) {
       const locked = join(dir, "locked.txt");
       writeFileSync(locked, `${alice.publicKey}\n`);
