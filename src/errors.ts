@@ -15,8 +15,8 @@ const EXIT_CLASSES = {
   USAGE: [3, "bad flag, setting or path (found before any work starts)"],
   /** The server did not answer before the retries ran out. */
   CONNECT: [4, "server unreachable after --retry attempts"],
-  /** The server answered but refused us: password, role, database, TLS or a missing privilege. */
-  AUTH: [5, "server refused us (password, role, database, TLS, privilege)"],
+  /** The server answered but refused us: password, role, database, TLS or a missing privilege; or a wrong age identity. */
+  AUTH: [5, "server refused us (password, role, database, TLS, privilege); wrong age identity"],
   /** Another netraven-db held the database lock for longer than --lock-timeout. */
   LOCK: [6, "lock timeout (another init or restore is running)"],
   /** A statement failed on the server. Nothing was committed. */
@@ -48,6 +48,8 @@ export const EXIT_STATUS = {
   DATABASE_NOT_FOUND: EXIT.AUTH,
   TLS_FAILED: EXIT.AUTH,
   PERMISSION_DENIED: EXIT.AUTH,
+  /** No age identity given can open an encrypted backup: a wrong key, not a bad file (verify: 2, could not check). */
+  IDENTITY_MISMATCH: EXIT.AUTH,
   LOCK_TIMEOUT: EXIT.LOCK,
   SQL_FAILED: EXIT.SQL,
   CONNECTION_LOST: EXIT.SQL,
@@ -143,6 +145,8 @@ export const Errors = {
   /** Stopped by a signal; `outcome` says what state things were left in ("nothing was changed"). */
   interrupted: (signal: StopSignal, doing: string, outcome: string) =>
     new NetravenError("INTERRUPTED", `${doing} interrupted by ${signal}; ${outcome}`, { details: { signal } }),
+  /** No identity in an age identity file opens the backup: a wrong key (exit 5), not a bad file. */
+  identityMismatch: (message: string, hint?: string) => new NetravenError("IDENTITY_MISMATCH", message, { hint }),
   internal: (message: string, cause?: unknown) => new NetravenError("INTERNAL", message, { cause }),
 } as const;
 
