@@ -58,7 +58,7 @@ export async function openObjectStream(client: S3Client, bucket: string, key: st
     try {
       while (true) {
         let timer: ReturnType<typeof setTimeout> | undefined;
-        let step: ReadableStreamReadResult<Uint8Array>;
+        let step: Awaited<ReturnType<typeof reader.read>>;
         try {
           step = await Promise.race([
             reader.read(),
