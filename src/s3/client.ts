@@ -429,6 +429,13 @@ export class S3Client {
     return mode && until ? { mode: mode as RetentionMode, retainUntil: new Date(until) } : undefined;
   }
 
+  /** Sets Object Lock retention on an existing object (version). Retention can be lengthened, never shortened. */
+  async putObjectRetention(bucket: string, key: string, retention: Retention, options: { versionId?: string } = {}): Promise<void> {
+    const until = retention.retainUntil.toISOString().replace(/\.\d{3}Z$/, "Z");
+    const xml = `<Retention xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Mode>${retention.mode}</Mode><RetainUntilDate>${until}</RetainUntilDate></Retention>`;
+    await this.request({ action: "PutObjectRetention", method: "PUT", bucket, key, query: { retention: "", versionId: options.versionId }, body: new TextEncoder().encode(xml), md5: true, headers: { "content-type": "application/xml" } });
+  }
+
   // ---- multipart uploads ----
 
   async createMultipartUpload(bucket: string, key: string, options: { contentType?: string; retention?: Retention } = {}): Promise<string> {

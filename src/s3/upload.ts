@@ -185,6 +185,12 @@ export class MultipartWriter {
         if (head.size !== this.written) throw Errors.s3RequestFailed(`${this.where()}: the completed object has ${head.size} bytes, ${this.written} were written`);
         etag = etag || head.etag;
         versionId ??= head.versionId;
+        // RGW 16 ignores the Object Lock headers of CreateMultipartUpload: the completed object has no retention.
+        // Set it now (the object was unprotected for the moment between Complete and this call).
+        const wanted = this.options.retention;
+        if (wanted && (!head.retention || head.retention.retainUntil < wanted.retainUntil)) {
+          await this.client.putObjectRetention(this.bucket, this.key, wanted, { versionId });
+        }
       }
       this.state = "done";
       this.pool.length = 0;
