@@ -55,6 +55,7 @@ export async function openObjectStream(client: S3Client, bucket: string, key: st
     if (consumed) throw Errors.internal(`${where}: the object stream was read twice`);
     consumed = true;
     let finished = false;
+    let idle = false;
     try {
       while (true) {
         let timer: ReturnType<typeof setTimeout> | undefined;
@@ -64,6 +65,7 @@ export async function openObjectStream(client: S3Client, bucket: string, key: st
             reader.read(),
             new Promise<never>((_, reject) => {
               timer = setTimeout(() => {
+                idle = true;
                 const timeout = new DOMException(`no data for ${idleTimeoutMs / 1000} s`, "TimeoutError");
                 answer.abort(timeout);
                 reject(timeout);
@@ -72,6 +74,7 @@ export async function openObjectStream(client: S3Client, bucket: string, key: st
           ]);
         } catch (error) {
           if (error instanceof NetravenError) throw error;
+          if (idle) throw lost(`no data for ${idleTimeoutMs / 1000} s`, error);
           throw lost(describeNetworkError(error)?.reason ?? (error as Error)?.message ?? String(error), error);
         } finally {
           clearTimeout(timer);

@@ -281,23 +281,29 @@ export async function startRgw(): Promise<Rgw> {
     };
     return rgw;
   } catch (error) {
-    const tail = ["mon.a", "osd.0", "client.rgw.a"]
+    const tail = ["client.rgw.a", "osd.0", "mon.a"]
       .map((name) => join(dir, "log", `${name}.log`))
       .filter((file) => existsSync(file))
-      .map((file) => readFileSync(file, "utf8").split("\n").filter((l) => / -1 |ERROR/.test(l)).slice(-2).join(" | "))
+      .map((file) => readFileSync(file, "utf8").split("\n").filter((l) => / -1 |ERROR|failed|error/i.test(l)).slice(-3).join(" | "))
       .filter(Boolean)
       .join(" | ");
+    if (process.env.NETRAVEN_RGW_KEEP_ON_FAIL === "1") {
+      console.error(`keeping ${dir} for inspection`);
+      throw new Error(`the S3 test server did not start: ${(error as Error).message}`);
+    }
     await stop();
     throw new Error(`the S3 test server did not start: ${(error as Error).message}${tail ? ` (${tail})` : ""}`);
   }
 }
 
 async function waitFor(what: string, dir: string, daemon: string, conf: string, ready: () => Promise<boolean>): Promise<void> {
-  const end = Date.now() + TIMEOUT_MS;
+  const started = Date.now();
+  const end = started + TIMEOUT_MS;
   while (true) {
     if (await ready().catch(() => false)) return;
+    // The forked daemon writes its pid file a moment after its parent exits: no pid file yet is not "exited".
     const pid = readPid(dir, daemon);
-    if (!pid || !cmdline(pid).includes(conf)) throw new Error(`${daemon} exited while waiting for ${what}`);
+    if (pid ? !cmdline(pid).includes(conf) : Date.now() - started > 30_000) throw new Error(`${daemon} exited while waiting for ${what}`);
     if (Date.now() > end) throw new Error(`timed out after ${TIMEOUT_MS / 1000} s waiting for ${what}`);
     await sleep(200);
   }

@@ -65,7 +65,8 @@ export async function startS3Proxy(target: string, options: ProxyOptions = {}): 
           }
           if (req.method === "GET" && limit !== undefined && sent >= limit && piece.length < chunk.length) {
             answer.destroy();
-            if (options.cutAfterBytes !== undefined) res.destroy();
+            // End the connection after what was sent (FIN, not RST: the client gets every byte up to the cut).
+            if (options.cutAfterBytes !== undefined) res.socket?.end();
           }
         });
         answer.on("end", () => res.end());
