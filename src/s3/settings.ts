@@ -70,7 +70,9 @@ function parse<T>(schema: z.ZodType<T>, variable: string, value: string, secret 
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const problem = parsed.error.issues[0]?.message ?? "invalid value";
-    throw Errors.config(variable, secret ? problem : `${problem} (got ${JSON.stringify(value)})`);
+    // A URL with user:password@ is not echoed either.
+    const echo = !secret && !/\/\/[^/]*@/.test(value);
+    throw Errors.config(variable, echo ? `${problem} (got ${JSON.stringify(value)})` : problem);
   }
   return parsed.data;
 }
