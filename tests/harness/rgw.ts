@@ -37,6 +37,8 @@ export interface Rgw {
   /** radosgw-admin with our ceph.conf. */
   admin(args: string[]): Promise<string>;
   stop(): Promise<void>;
+  /** Last resort when nothing can be awaited (a process 'unload' handler): SIGKILL our daemons, remove the dir. */
+  kill(): void;
 }
 
 const REQUIRED = ["ceph-mon", "ceph-osd", "radosgw", "radosgw-admin", "ceph", "monmaptool", "ceph-authtool"];
@@ -278,6 +280,18 @@ export async function startRgw(): Promise<Rgw> {
       },
       admin: (args) => run("radosgw-admin", [...C, ...args]),
       stop,
+      kill: () => {
+        for (const pid of pids) {
+          if (cmdline(pid).includes(conf)) {
+            try {
+              process.kill(pid, "SIGKILL");
+            } catch {
+              // already gone
+            }
+          }
+        }
+        rmSync(dir, { recursive: true, force: true });
+      },
     };
     return rgw;
   } catch (error) {
