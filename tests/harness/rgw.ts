@@ -331,11 +331,20 @@ export function rgw(): Promise<Rgw> {
   return shared;
 }
 
-/** Stops the shared server if a test started it (the preload calls this in afterAll and on signals). */
-export async function stopSharedRgw(): Promise<void> {
+let stopping: Promise<void> | undefined;
+
+/**
+ * Stops the shared server if a test started it (the preload calls this in afterAll and on signals). A second call
+ * while the first is stopping returns the same promise: a SIGTERM's stop and the afterAll that follows must both
+ * wait for the daemons, or the run ends with the OSD and monitor still running.
+ */
+export function stopSharedRgw(): Promise<void> {
   const started = shared;
+  if (!started) return stopping ?? Promise.resolve();
   shared = undefined;
-  if (!started) return;
-  const server = await started.catch(() => undefined);
-  await server?.stop();
+  stopping = started.then(
+    (server) => server.stop(),
+    () => undefined,
+  );
+  return stopping;
 }
