@@ -135,8 +135,13 @@ describe("a broken download never passes as complete", () => {
       const error = await failure(drain(stream.chunks));
       expect(error.code).toBe("S3_REQUEST_FAILED");
       expect(error.exitStatus).toBe(8);
-      expect(error.message).toMatch(new RegExp(`^s3://${bucket}/${KEY.replace(/\./g, "\\.")}: the download broke off after ${3 * MiB} of ${data.length} bytes: .+$`));
-      expect(error.details).toMatchObject({ received_bytes: 3 * MiB, expected_bytes: data.length });
+      // Up to the cut (a reset may drop the last bytes in flight), never the whole object.
+      const match = error.message.match(new RegExp(`^s3://${bucket}/${KEY.replace(/\./g, "\\.")}: the download broke off after (\\d+) of ${data.length} bytes: (the connection ended early|connection reset by the server|the server closed the connection)$`));
+      expect(match).not.toBeNull();
+      const received = Number(match![1]);
+      expect(received).toBeGreaterThan(0);
+      expect(received).toBeLessThanOrEqual(3 * MiB);
+      expect(error.details).toMatchObject({ received_bytes: received, expected_bytes: data.length });
     } finally {
       await proxy.close();
     }
