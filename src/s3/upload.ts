@@ -214,7 +214,7 @@ export class MultipartWriter {
     await this.settle(); // a part still travelling would otherwise outlive the abort
     if (this.uploadId !== undefined) {
       await this.client.abortMultipartUpload(this.bucket, this.key, this.uploadId).catch((error) => {
-        log.warn(`${this.where()}: could not abort multipart upload ${this.uploadId}: ${(error as Error).message} (the next backup to this prefix removes it)`);
+        log.warn(`${(error as Error).message} (multipart upload ${this.uploadId} stays; the next backup to this prefix aborts it)`);
       });
     }
   }

@@ -3,7 +3,7 @@
 // aborted or failed upload leaves nothing under its key and no parts behind, Object Lock retention is set on the
 // object, and the uploads a killed backup leaves are found and aborted by the next one.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -210,6 +210,58 @@ describe("nothing under the final key unless complete", () => {
     expect(error.message).toBe(`s3://${bucket}/gone/netraven_z.sql.gz: UploadPart failed: the multipart upload is gone (aborted by someone else, or expired)`);
     expect(await client().headObject(bucket, "gone/netraven_z.sql.gz")).toBeUndefined();
   });
+});
+
+describe("the storage going away mid-upload", () => {
+  test("the endpoint stops answering: retried, then S3_UNREACHABLE (exit 4); no object under the key; the parts are cleaned up later", async () => {
+    const proxy = await startS3Proxy(server.endpoint);
+    const key = "down/netraven_20261130_030000.sql.gz";
+    const writer = new MultipartWriter(client({ AWS_ENDPOINT_URL_S3: proxy.url }), bucket, key, { partSize: MIN_PART_SIZE, partsInFlight: 1 });
+    await writer.write(randomBytes(6 * MiB)); // one part sent, through the proxy
+    await proxy.close(); // the "server" is gone: connections are refused from now on
+    const error = await failure((async () => {
+      await writer.write(randomBytes(6 * MiB));
+      await writer.finish();
+    })());
+    expect(error.code).toBe("S3_UNREACHABLE");
+    expect(error.exitStatus).toBe(4);
+    expect(error.message).toMatch(new RegExp(`^s3://${bucket}/down/netraven_20261130_030000\\.sql\\.gz: cannot reach ${proxy.url.replace(/\./g, "\\.")} for UploadPart: connection refused .*; gave up after 3 attempts over \\d+\\.\\d s$`));
+    await writer.abort(); // cannot reach the storage either: a warning, the upload stays for the next run
+    expect(await client().headObject(bucket, key)).toBeUndefined();
+    expect(await pendingUploads(bucket, "down/")).toEqual([key]);
+    const cleaned = await abortStaleUploads(client(), bucket, "down/", { now: new Date(Date.now() + 2 * 60 * 60 * 1000) });
+    expect(cleaned.map((u) => u.key)).toEqual([key]);
+    expect(await pendingUploads(bucket, "down/")).toEqual([]);
+  });
+
+  test("a writer killed with -9 mid-upload leaves no object, only a multipart upload that the next run aborts", async () => {
+    const key = "killed/netraven_20261130_030000.sql.gz";
+    const child = spawn(process.execPath, [join(import.meta.dir, "fixtures", "upload-memory.ts")], {
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...server.env, BUCKET: bucket, KEY: key, SIZE_MIB: "400" },
+      stdio: "ignore",
+    });
+    try {
+      // Wait until at least one part is up, then kill it without a chance to clean up.
+      const deadline = Date.now() + 60_000;
+      let parts = 0;
+      while (parts === 0 && Date.now() < deadline) {
+        const [upload] = await client().listMultipartUploads(bucket, "killed/");
+        if (upload) parts = (await client().listParts(bucket, key, upload.uploadId)).length;
+        if (parts === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(parts).toBeGreaterThan(0);
+    } finally {
+      child.kill("SIGKILL");
+      await new Promise((resolve) => child.once("exit", resolve));
+    }
+    expect(await client().headObject(bucket, key)).toBeUndefined();
+    expect(await client().listObjects(bucket, "killed/")).toEqual([]);
+    expect(await pendingUploads(bucket, "killed/")).toEqual([key]);
+    const match = (k: string) => /\/netraven_\d{8}_\d{6}\.sql\.gz$/.test(k);
+    const cleaned = await abortStaleUploads(client(), bucket, "killed/", { match, now: new Date(Date.now() + 2 * 60 * 60 * 1000) });
+    expect(cleaned.map((u) => u.key)).toEqual([key]);
+    expect(await pendingUploads(bucket, "killed/")).toEqual([]);
+  }, 120_000);
 });
 
 describe("Object Lock retention on uploads", () => {
