@@ -152,15 +152,15 @@ export const Errors = {
     new NetravenError("INTERRUPTED", `${doing} interrupted by ${signal}; ${outcome}`, { details: { signal } }),
   internal: (message: string, cause?: unknown) => new NetravenError("INTERNAL", message, { cause }),
   /** The endpoint never answered (refused, DNS, timeout) or kept answering 5xx/throttling until the retries ran out. */
-  s3Unreachable: (message: string, options: { hint?: string; cause?: unknown; details?: Record<string, unknown> } = {}) => new NetravenError("S3_UNREACHABLE", message, options),
+  s3Unreachable: (message: string, options: ErrorOptions = {}) => new NetravenError("S3_UNREACHABLE", message, options),
   /** The credentials themselves are wrong: unknown access key, signature mismatch (wrong secret), expired token, clock skew. */
-  s3AuthFailed: (message: string, options: { hint?: string; cause?: unknown; details?: Record<string, unknown> } = {}) => new NetravenError("S3_AUTH_FAILED", message, options),
+  s3AuthFailed: (message: string, options: ErrorOptions = {}) => new NetravenError("S3_AUTH_FAILED", message, options),
   /** The credentials are valid but the action is not allowed (policy, Object Lock retention). */
-  s3AccessDenied: (message: string, options: { hint?: string; cause?: unknown; details?: Record<string, unknown> } = {}) => new NetravenError("S3_ACCESS_DENIED", message, options),
-  s3BucketNotFound: (message: string, options: { hint?: string; cause?: unknown; details?: Record<string, unknown> } = {}) => new NetravenError("S3_BUCKET_NOT_FOUND", message, options),
-  s3ObjectNotFound: (message: string, options: { hint?: string; cause?: unknown; details?: Record<string, unknown> } = {}) => new NetravenError("S3_OBJECT_NOT_FOUND", message, options),
+  s3AccessDenied: (message: string, options: ErrorOptions = {}) => new NetravenError("S3_ACCESS_DENIED", message, options),
+  s3BucketNotFound: (message: string, options: ErrorOptions = {}) => new NetravenError("S3_BUCKET_NOT_FOUND", message, options),
+  s3ObjectNotFound: (message: string, options: ErrorOptions = {}) => new NetravenError("S3_OBJECT_NOT_FOUND", message, options),
   /** Any other refusal or a broken transfer (bad request, truncated download, malformed answer). */
-  s3RequestFailed: (message: string, options: { hint?: string; cause?: unknown; details?: Record<string, unknown> } = {}) => new NetravenError("S3_REQUEST_FAILED", message, options),
+  s3RequestFailed: (message: string, options: ErrorOptions = {}) => new NetravenError("S3_REQUEST_FAILED", message, options),
 } as const;
 
 /** Any error → the exit status for a command. Checkers (validate, verify) collapse failures to 2 ("could not check"). */
