@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { readEnvOrFile, type Env } from "../config.ts";
 import { Errors } from "../errors.ts";
+import { describeFsError } from "../files.ts";
 import { registerSecret } from "../secrets.ts";
 
 export type AddressingStyle = "path" | "virtual";
@@ -77,10 +78,15 @@ function parse<T>(schema: z.ZodType<T>, variable: string, value: string, secret 
   return parsed.data;
 }
 
+/** An AWS_* variable (or its *_FILE): empty means unset, as for the AWS CLI and SDKs (and libpq's PG* variables). */
+function readAws(env: Env, name: string): string | undefined {
+  return readEnvOrFile(env, name, { empty: "unset" });
+}
+
 /** The first variable of `names` that is set (directly or as *_FILE), with its value. */
 function firstSet(env: Env, names: string[]): [string, string] | undefined {
   for (const name of names) {
-    const value = readEnvOrFile(env, name);
+    const value = readAws(env, name);
     if (value !== undefined) return [name, value];
   }
   return undefined;
@@ -91,8 +97,7 @@ function readCaBundle(path: string, variable: string): string {
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw Errors.config(variable, `cannot read ${path}: ${code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : code === "EISDIR" ? "it is a directory" : (code ?? String(error))}`);
+    throw Errors.config(variable, `cannot read ${path}: ${describeFsError(error)}`);
   }
   if (!/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.test(text)) {
     throw Errors.config(variable, `${path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
@@ -103,12 +108,12 @@ function readCaBundle(path: string, variable: string): string {
 /** Resolves and validates the S3 settings from the environment; registers the secret key and token for scrubbing. */
 export function resolveS3Settings(env: Env): S3Settings {
   // Secrets first: even when another setting is invalid, they must already be scrubbed from whatever prints.
-  const secretRaw = readEnvOrFile(env, "AWS_SECRET_ACCESS_KEY");
-  const tokenRaw = readEnvOrFile(env, "AWS_SESSION_TOKEN");
+  const secretRaw = readAws(env, "AWS_SECRET_ACCESS_KEY");
+  const tokenRaw = readAws(env, "AWS_SESSION_TOKEN");
   registerSecret(secretRaw);
   registerSecret(tokenRaw);
 
-  const keyRaw = readEnvOrFile(env, "AWS_ACCESS_KEY_ID");
+  const keyRaw = readAws(env, "AWS_ACCESS_KEY_ID");
   if (keyRaw === undefined && secretRaw === undefined) {
     throw Errors.config("AWS_ACCESS_KEY_ID", "object storage needs credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or their *_FILE variants)");
   }
@@ -130,7 +135,7 @@ export function resolveS3Settings(env: Env): S3Settings {
   const addressingRaw = readEnvOrFile(env, ADDRESSING_VARIABLE);
   const addressing = addressingRaw === undefined ? "auto" : parse(ADDRESSING, ADDRESSING_VARIABLE, addressingRaw);
 
-  const caPath = readEnvOrFile(env, "AWS_CA_BUNDLE");
+  const caPath = readAws(env, "AWS_CA_BUNDLE");
   const caBundle = caPath === undefined ? undefined : readCaBundle(caPath, "AWS_CA_BUNDLE");
 
   return { accessKeyId, secretAccessKey, sessionToken, region, endpoint, customEndpoint: endpointSet !== undefined, addressing, caBundle, caBundlePath: caPath };

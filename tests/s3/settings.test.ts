@@ -65,7 +65,7 @@ describe("resolveS3Settings", () => {
     const both = thrown(() => resolveS3Settings({ ...KEYS, AWS_SECRET_ACCESS_KEY_FILE: join(dir, "secret") }));
     expect(both.message).toBe("AWS_SECRET_ACCESS_KEY: both AWS_SECRET_ACCESS_KEY and AWS_SECRET_ACCESS_KEY_FILE are set; set only one");
     const missing = thrown(() => resolveS3Settings({ ...KEYS, AWS_SESSION_TOKEN_FILE: join(dir, "nope") }));
-    expect(missing.message).toBe(`AWS_SESSION_TOKEN_FILE: cannot read ${join(dir, "nope")}: ENOENT`);
+    expect(missing.message).toBe(`AWS_SESSION_TOKEN_FILE: cannot read ${join(dir, "nope")}: does not exist`);
   });
 
   test("bad values: one line naming the variable, exit 3, and never the secret itself", () => {
@@ -79,13 +79,20 @@ describe("resolveS3Settings", () => {
       [{ ...KEYS, AWS_ENDPOINT_URL: "not a url" }, 'AWS_ENDPOINT_URL: must be a URL such as https://s3.example.com or http://127.0.0.1:9000 (got "not a url")'],
       [{ ...KEYS, AWS_ENDPOINT_URL_S3: "https://s3.example.com/?x=1" }, 'AWS_ENDPOINT_URL_S3: must not have a query or fragment (got "https://s3.example.com/?x=1")'],
       [{ ...KEYS, NETRAVEN_DB_S3_ADDRESSING_STYLE: "dns" }, 'NETRAVEN_DB_S3_ADDRESSING_STYLE: must be auto, path or virtual (got "dns")'],
-      [{ ...KEYS, AWS_CA_BUNDLE: join(dir, "missing.pem") }, `AWS_CA_BUNDLE: cannot read ${join(dir, "missing.pem")}: no such file`],
+      [{ ...KEYS, AWS_CA_BUNDLE: join(dir, "missing.pem") }, `AWS_CA_BUNDLE: cannot read ${join(dir, "missing.pem")}: does not exist`],
+      [{ ...KEYS, NETRAVEN_DB_S3_ADDRESSING_STYLE: "" }, "NETRAVEN_DB_S3_ADDRESSING_STYLE is set but empty; give it a value or unset it"],
     ];
     for (const [env, message] of cases) {
       const error = thrown(() => resolveS3Settings(env));
       expect({ code: error.code, status: error.exitStatus as number, message: error.message }).toEqual({ code: "CONFIG_INVALID", status: 3, message });
       expect(error.message).not.toContain("has a space inside");
     }
+  });
+
+  test("an empty AWS_* variable is unset, as for the AWS CLI and SDKs (templates leave AWS_SESSION_TOKEN= and AWS_ENDPOINT_URL=)", () => {
+    const s = resolveS3Settings({ ...KEYS, AWS_SESSION_TOKEN: "", AWS_ENDPOINT_URL: "", AWS_REGION: "", AWS_DEFAULT_REGION: "eu-west-1", AWS_CA_BUNDLE: "" });
+    expect([s.sessionToken, s.customEndpoint, s.region, s.caBundle]).toEqual([undefined, false, "eu-west-1", undefined]);
+    expect(thrown(() => resolveS3Settings({ AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "" })).message).toStartWith("AWS_ACCESS_KEY_ID: object storage needs credentials");
   });
 
   test("credentials in the endpoint URL are refused without echoing them", () => {
