@@ -61,6 +61,13 @@ export const EXIT_STATUS = {
   VERSION_TOO_NEW: EXIT.REFUSED,
   INTERRUPTED: SIGNAL_EXIT.SIGINT,
   INTERNAL: EXIT.ERROR,
+  // Object storage (S3), classified as for the database: no answer is 4, a refusal is 5, a failed transfer is 8.
+  S3_UNREACHABLE: EXIT.CONNECT,
+  S3_AUTH_FAILED: EXIT.AUTH,
+  S3_ACCESS_DENIED: EXIT.AUTH,
+  S3_BUCKET_NOT_FOUND: EXIT.AUTH,
+  S3_OBJECT_NOT_FOUND: EXIT.IO,
+  S3_REQUEST_FAILED: EXIT.IO,
 } as const satisfies Record<string, ExitStatus>;
 
 export type ErrorCode = keyof typeof EXIT_STATUS;
@@ -148,6 +155,16 @@ export const Errors = {
   /** No identity in an age identity file opens the backup: a wrong key (exit 5), not a bad file. */
   identityMismatch: (message: string, hint?: string) => new NetravenError("IDENTITY_MISMATCH", message, { hint }),
   internal: (message: string, cause?: unknown) => new NetravenError("INTERNAL", message, { cause }),
+  /** The endpoint never answered (refused, DNS, timeout) or kept answering 5xx/throttling until the retries ran out. */
+  s3Unreachable: (message: string, options: ErrorOptions = {}) => new NetravenError("S3_UNREACHABLE", message, options),
+  /** The credentials themselves are wrong: unknown access key, signature mismatch (wrong secret), expired token, clock skew. */
+  s3AuthFailed: (message: string, options: ErrorOptions = {}) => new NetravenError("S3_AUTH_FAILED", message, options),
+  /** The credentials are valid but the action is not allowed (policy, Object Lock retention). */
+  s3AccessDenied: (message: string, options: ErrorOptions = {}) => new NetravenError("S3_ACCESS_DENIED", message, options),
+  s3BucketNotFound: (message: string, options: ErrorOptions = {}) => new NetravenError("S3_BUCKET_NOT_FOUND", message, options),
+  s3ObjectNotFound: (message: string, options: ErrorOptions = {}) => new NetravenError("S3_OBJECT_NOT_FOUND", message, options),
+  /** Any other refusal or a broken transfer (bad request, truncated download, malformed answer). */
+  s3RequestFailed: (message: string, options: ErrorOptions = {}) => new NetravenError("S3_REQUEST_FAILED", message, options),
 } as const;
 
 /** Any error → the exit status for a command. Checkers (validate, verify) collapse failures to 2 ("could not check"). */

@@ -27,6 +27,12 @@ const EXPECTED: Record<ErrorCode, number> = {
   VERSION_TOO_NEW: 9,
   INTERRUPTED: 130,
   INTERNAL: 2,
+  S3_UNREACHABLE: 4,
+  S3_AUTH_FAILED: 5,
+  S3_ACCESS_DENIED: 5,
+  S3_BUCKET_NOT_FOUND: 5,
+  S3_OBJECT_NOT_FOUND: 8,
+  S3_REQUEST_FAILED: 8,
 };
 
 describe("exit statuses", () => {

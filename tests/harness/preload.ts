@@ -1,7 +1,9 @@
-// bun test preload: one PostgreSQL for the whole run, torn down at the end. Tests get it through db.ts.
+// bun test preload: one PostgreSQL for the whole run, torn down at the end. Tests get it through db.ts. The S3 server
+// (rgw.ts) starts only when a test asks for it, and is stopped here too.
 import { afterAll } from "bun:test";
 import { startTestServer } from "./server.ts";
 import { setTestServer, dropCreatedDatabases } from "./db.ts";
+import { stopSharedRgw } from "./rgw.ts";
 
 const server = await startTestServer();
 setTestServer(server);
@@ -10,11 +12,15 @@ setTestServer(server);
 // would keep running (and holding its port and temp dir) until the machine restarts.
 for (const [signal, status] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
   process.once(signal, () => {
-    void server.stop().finally(() => process.exit(status));
+    void Promise.allSettled([server.stop(), stopSharedRgw()]).finally(() => process.exit(status));
   });
 }
 
 afterAll(async () => {
-  await dropCreatedDatabases();
-  await server.stop();
+  try {
+    await dropCreatedDatabases();
+    await server.stop();
+  } finally {
+    await stopSharedRgw();
+  }
 });
