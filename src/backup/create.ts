@@ -1,10 +1,10 @@
 // `backup`: one consistent snapshot of the schema, streamed over COPY into a compressed, checksummed file in a
 // store. All tables are read inside one REPEATABLE READ READ ONLY transaction, so foreign keys hold in the file even
 // while the app writes. The main thread pumps COPY rows (copy-pump.ts) to the output thread (output-thread.ts),
-// which counts rows, takes CRC-32s, compresses, and hands the bytes to the store's sink. The header, written first
-// with placeholders, is completed when the dump is; only then does the sink give the file its final name, and the
-// manifest follows. Any failure, or a signal, removes what was written: a backup never reports success when it
-// failed, and never leaves a half file under a final name.
+// which counts rows, takes CRC-32s, writes the lines that close each table and the file, compresses, and hands the
+// bytes to the store's sink. The file is written front to back; only when all of it is stored does the sink give it
+// its final name, and the manifest follows. Any failure, or a signal, removes what was written: a backup never
+// reports success when it failed, and never leaves a half file under a final name.
 import { translateError, type Connection, type TransactionSql } from "../db.ts";
 import { Errors, isNetravenError, type NetravenError } from "../errors.ts";
 import { log } from "../log.ts";
@@ -17,7 +17,7 @@ import type { BackupStore } from "../storage/store.ts";
 import { TOOL_REVISION, TOOL_VERSION } from "../version.ts";
 import type { Compression } from "./compression.ts";
 import { pumpCopy } from "./copy-pump.ts";
-import { copyColumns, encodeHeaderUnit, FORMAT_VERSION, HEADER_BYTES, renderHeader, renderScriptParts, TRAILER, type BackupHeader } from "./format.ts";
+import { copyColumns, encodeHeaderUnit, FORMAT_VERSION, HEADER_BYTES, renderHeader, renderScriptParts, type BackupHeader } from "./format.ts";
 import { writeManifest, type Manifest } from "./manifest.ts";
 import { memoryGuard } from "./memory.ts";
 import { backupFileName } from "./naming.ts";
@@ -65,10 +65,7 @@ export async function createBackup(connection: Connection, store: BackupStore, o
     schema: options.schema,
     compression: options.compression,
     started_at: started.toISOString(),
-    finished_at: null,
-    data_bytes: 0,
-    tables: tables.map((t) => ({ name: t.name, rows: 0, crc32: "00000000" })),
-    complete: false,
+    tables: tables.map((t) => t.name),
   };
   const parts = renderScriptParts(options.schema, tables);
   const sink = await store.create((sequence) => backupFileName(options.prefix, started, options.compression, sequence));
@@ -78,28 +75,28 @@ export async function createBackup(connection: Connection, store: BackupStore, o
   let outputFailure: NetravenError | undefined;
   let copying = false;
   const aborted = whenAborted(options.signal);
+  const onFailure = (error: Error) => {
+    outputFailure ??= isNetravenError(error) ? error : Errors.internal(`the output thread failed: ${error.message}`, error);
+  };
   try {
-    await sink.write(encodeHeaderUnit(renderHeader(header), options.compression));
-    output = new OutputThread(sink, options.compression, options.level, (error) => {
-      outputFailure ??= isNetravenError(error) ? error : Errors.internal(`the output thread failed: ${error.message}`, error);
-    });
-    const writer = output;
-    const failed = writer.failure$.catch((error) => {
-      throw outputFailure ?? error;
-    });
-    failed.catch(() => undefined);
     const relieveMemory = memoryGuard();
     let table = "";
-    const progress = () => options.onProgress?.({ step: "Backing up", item: table, done: writer.bytes, total: plan.estimatedBytes || undefined, estimated: true });
-
-    writer.text(parts.prologue);
+    const progress = () => options.onProgress?.({ step: "Backing up", item: table, done: output?.bytes ?? 0, total: plan.estimatedBytes || undefined, estimated: true });
+    let failed: Promise<never> = new Promise(() => undefined);
     try {
       await connection.sql.begin("isolation level repeatable read read only", async (tx: TransactionSql) => {
         if (tables.includes(versionTable)) header.schema_version = (await readSchemaVersion(tx, options.schema)) ?? BASELINE_VERSION;
+        await sink.write(encodeHeaderUnit(renderHeader(header), options.compression));
+        const writer = (output = new OutputThread(sink, options.compression, options.level, HEADER_BYTES, onFailure));
+        failed = writer.failure$.catch((error) => {
+          throw outputFailure ?? error;
+        });
+        failed.catch(() => undefined);
+        writer.text(parts.prologue);
         for (const def of tables) {
           table = def.name;
           writer.text(`${parts.copyLines.get(def.name)}\n`);
-          writer.tableStart();
+          writer.tableStart(def.name);
           copying = true;
           const readable = await tx.unsafe(`COPY ${quoteIdent(options.schema)}.${quoteIdent(def.name)} (${copyColumns(def)}) TO STDOUT`).readable();
           const batches = (bytes: number) => {
@@ -109,28 +106,22 @@ export async function createBackup(connection: Connection, store: BackupStore, o
           await Promise.race([pumpCopy(readable, writer, batches), failed, aborted]);
           copying = false;
           writer.tableEnd();
-          writer.text("\\.\n");
           log.debug(`dumped ${def.name}`);
         }
       });
     } catch (error) {
       throw translateError(error, "reading the data");
     }
-    writer.text(parts.epilogue + TRAILER);
-    await Promise.race([writer.finish(), failed, aborted]);
+    const writer = output!;
+    writer.text(parts.epilogue);
+    const finishedAt = new Date();
+    const totals = await Promise.race([writer.finish(finishedAt), failed, aborted]);
     const counts = writer.tables;
     if (counts.length !== tables.length) throw Errors.internal(`the output thread reported ${counts.length} of ${tables.length} tables`);
     for (const [i, def] of tables.entries()) log.debug(`${def.name}: ${counts[i]!.rows} rows`);
-    log.debug(`${writer.bytes} bytes of SQL written as ${writer.bytesOut} bytes`);
-
-    const finishedAt = new Date();
-    header.finished_at = finishedAt.toISOString();
-    header.data_bytes = HEADER_BYTES + writer.bytes;
-    header.tables = tables.map((t, i) => ({ name: t.name, rows: counts[i]!.rows, crc32: counts[i]!.crc32 }));
-    header.complete = true;
+    log.debug(`${totals.dataBytes} bytes of SQL written as ${writer.bytesOut} bytes`);
     options.signal?.throwIfAborted();
-    // The completed header goes in place; the sink then checksums what is stored and gives it its final name.
-    const stored = await sink.finish(encodeHeaderUnit(renderHeader(header), options.compression));
+    const stored = await sink.finish();
     const manifest: Manifest = {
       tool: "netraven-db",
       format_version: FORMAT_VERSION,
@@ -145,10 +136,10 @@ export async function createBackup(connection: Connection, store: BackupStore, o
       database: header.database,
       schema: header.schema,
       started_at: header.started_at,
-      finished_at: header.finished_at,
+      finished_at: finishedAt.toISOString(),
       duration_ms: finishedAt.getTime() - started.getTime(),
-      data_bytes: header.data_bytes,
-      rows_total: counts.reduce((n, t) => n + t.rows, 0),
+      data_bytes: totals.dataBytes,
+      rows_total: totals.rows,
       tables: tables.map((t, i) => ({ name: t.name, rows: counts[i]!.rows, columns: t.columns.map((c) => c.name) })),
       skipped_tables: skipped,
       verified_at: null,

@@ -1,13 +1,13 @@
-// The backup file format (format_version 2): a plain SQL script that psql alone can restore
+// The backup file format (format_version 3): a plain SQL script that psql alone can restore
 // (`gunzip -c FILE | psql -d DB`), laid out like pg_dump's: bare tables, COPY blocks, then keys, indexes and
 // foreign keys, all inside BEGIN/COMMIT.
 //
-// It opens with a fixed-size header of SQL comments (HEADER_BYTES) holding the facts about the backup. Row counts
-// and the end time are only known at the end, so the header is written first with placeholders and rewritten in
-// place when the dump is complete. To make that possible in a compressed file, the header is its own compression
-// unit of fixed size: a stored (level 0) gzip member, or a zstd frame with one raw block. gunzip and zstd -d read
-// the concatenation as one stream; our reader decodes the header unit and then the rest on its own, so it does
-// not depend on a runtime's multi-member support (Deno's zstd stops after the first frame).
+// It opens with a fixed-size header of SQL comments (HEADER_BYTES) holding what is known when the backup starts;
+// what is known only at the end (row counts, CRC-32s, size, end time) follows each table's data and closes the file
+// (sections.ts), so the file is written front to back and never rewritten. The header is its own compression unit
+// (a stored gzip member, or a zstd frame with one raw block), so it can be read without decompressing the body;
+// gunzip and zstd -d read the concatenation as one stream, and our reader decodes the header unit and then the
+// rest on its own, so it does not depend on a runtime's multi-member support (Deno's zstd stops after one frame).
 import { gzipSync, gunzipSync } from "node:zlib";
 import { z } from "zod";
 import { quoteIdent, quoteLiteral } from "../quote.ts";
@@ -15,17 +15,12 @@ import type { TableDef } from "../schema/index.ts";
 import { renderBootstrap, renderTablesForLoad } from "../schema/render.ts";
 import { COMPRESSIONS, type Compression } from "./compression.ts";
 
-// 2: per-table CRC-32 in the header (1 had SHA-256; no release wrote it, and this binary refuses it by version).
-export const FORMAT_VERSION = 2;
+// 3: the header holds only what is known at the start; counts, CRC-32s and size follow the data (sections.ts).
+// Files of version 2 (netraven-db 0.1.0) are refused by their version, naming the release that reads them.
+export const FORMAT_VERSION = 3;
 export const HEADER_BYTES = 4096;
 export const MAGIC_LINE = "-- netraven-db backup";
 const HEADER_END = "-- end of header";
-export const TRAILER = "-- end of netraven-db backup\n";
-
-// Each table's COPY data carries a CRC-32, so a changed byte is found even in a file that has lost its manifest.
-// (CRC, not SHA-256: it finds corruption at memory speed; tampering is the manifest's SHA-256's job, and a forged
-// file is refused anyway because its SQL text must be exactly what netraven-db writes.)
-const TableCount = z.object({ name: z.string().regex(/^[a-z_][a-z0-9_]*$/), rows: z.number().int().nonnegative(), crc32: z.string().regex(/^[0-9a-f]{8}$/) });
 
 export const HeaderSchema = z.object({
   format_version: z.literal(FORMAT_VERSION, { message: `unsupported format version (this netraven-db reads version ${FORMAT_VERSION})` }),
@@ -36,11 +31,8 @@ export const HeaderSchema = z.object({
   schema: z.string().min(1),
   compression: z.enum(COMPRESSIONS),
   started_at: z.string(),
-  finished_at: z.string().nullable(),
-  /** Size of the whole decompressed script; a reader refuses to inflate past it (zip-bomb guard). 0 = unknown. */
-  data_bytes: z.number().int().nonnegative(),
-  tables: z.array(TableCount),
-  complete: z.boolean(),
+  /** The tables whose data follows, in file order. */
+  tables: z.array(z.string().regex(/^[a-z_][a-z0-9_]*$/)),
 });
 export type BackupHeader = z.infer<typeof HeaderSchema>;
 
@@ -58,10 +50,7 @@ export function renderHeader(header: BackupHeader): Buffer {
     `-- schema: ${JSON.stringify(header.schema)}`,
     `-- compression: ${header.compression}`,
     `-- started_at: ${header.started_at}`,
-    `-- finished_at: ${header.finished_at ?? "-"}`,
-    `-- data_bytes: ${header.data_bytes}`,
-    `-- complete: ${header.complete ? "yes" : "no"}`,
-    ...header.tables.map((t) => `-- table: ${t.name} rows=${t.rows} crc32=${t.crc32}`),
+    ...header.tables.map((t) => `-- table: ${t}`),
   ];
   const body = `${lines.join("\n")}\n`;
   const end = `${HEADER_END}\n`;
@@ -80,11 +69,11 @@ export function parseHeader(block: Buffer): BackupHeader {
   if (!text.startsWith(`${MAGIC_LINE}\n`)) throw new FormatError("not a netraven-db backup (no netraven-db header)");
   if (!text.endsWith(`${HEADER_END}\n`)) throw new FormatError("the header is damaged (no end-of-header line)");
   const fields: Record<string, string> = {};
-  const tables: Array<{ name: string; rows: number; crc32: string }> = [];
+  const tables: string[] = [];
   for (const line of text.split("\n")) {
-    const table = line.match(/^-- table: (\S+) rows=(\d+) crc32=([0-9a-f]{8})$/);
+    const table = line.match(/^-- table: (\S+)$/);
     if (table) {
-      tables.push({ name: table[1]!, rows: Number(table[2]), crc32: table[3]! });
+      tables.push(table[1]!);
       continue;
     }
     const field = line.match(/^-- ([a-z_]+): (.*)$/);
@@ -97,8 +86,12 @@ export function parseHeader(block: Buffer): BackupHeader {
       return undefined;
     }
   };
-  // Digits only: Number("") is 0 and Number("1e3") is 1000, so a damaged `data_bytes:` would read as 0 ("unknown").
+  // Digits only: Number("") is 0 and Number("1e3") is 1000, so a damaged number would read as something else.
   const whole = (value: string | undefined) => (value !== undefined && /^\d+$/.test(value) ? Number(value) : Number.NaN);
+  const version = whole(fields.format_version);
+  if (Number.isInteger(version) && version !== FORMAT_VERSION) {
+    throw new FormatError(`written in backup format ${version}; this netraven-db reads format ${FORMAT_VERSION}${version === 2 ? " (format 2 is read by netraven-db 0.1.0, or restored by hand: gunzip -c FILE | psql)" : ""}`);
+  }
   const parsed = HeaderSchema.safeParse({
     format_version: whole(fields.format_version),
     tool_version: fields.tool_version,
@@ -108,16 +101,12 @@ export function parseHeader(block: Buffer): BackupHeader {
     schema: jsonString(fields.schema),
     compression: fields.compression,
     started_at: fields.started_at,
-    finished_at: fields.finished_at === "-" ? null : fields.finished_at,
-    data_bytes: whole(fields.data_bytes),
     tables,
-    complete: fields.complete === "yes",
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new FormatError(`the header is damaged: ${issue.path.join(".") || "header"}: ${issue.message}`);
   }
-  if (!parsed.data.complete) throw new FormatError("the backup never finished (its header was not completed)");
   // The header is rendered deterministically: any byte that differs from its own rendering was changed.
   if (!renderHeader(parsed.data).equals(block)) throw new FormatError("the header is damaged (it differs from what its own values render to)");
   return parsed.data;

@@ -15,7 +15,6 @@ export const ManifestSchema = HeaderSchema.pick({
   schema: true,
   compression: true,
   started_at: true,
-  data_bytes: true,
 }).extend({
   tool: z.literal("netraven-db"),
   file: z.string(),
@@ -24,6 +23,8 @@ export const ManifestSchema = HeaderSchema.pick({
   tool_revision: z.string(),
   finished_at: z.string(),
   duration_ms: z.number().nonnegative(),
+  /** Size of the whole SQL script, decompressed: reading never inflates past it. */
+  data_bytes: z.number().int().nonnegative(),
   rows_total: z.number().int().nonnegative(),
   tables: z.array(z.object({ name: z.string(), rows: z.number().int().nonnegative(), columns: z.array(z.string()) })),
   /** Not in the backup: tables found in the schema that the definitions do not know. */

@@ -7,6 +7,7 @@ import type { Transform } from "node:stream";
 import { createCompressor } from "./compression.ts";
 import { memoryGuard } from "./memory.ts";
 import type { OutputScope, ToOutput } from "./output-protocol.ts";
+import { crc32Hex, renderTableEnd, renderTrailer } from "./sections.ts";
 
 const NEWLINE = 10;
 
@@ -19,7 +20,11 @@ function countRows(data: Uint8Array): number {
 export function runOutput(scope: OutputScope): void {
   let failed = false;
   let compressor: Transform | undefined;
-  let table: { crc: number; rows: number } | undefined;
+  let table: { name: string; crc: number; rows: number } | undefined;
+  /** Uncompressed bytes of the script so far, and rows of every table so far: for the trailer. */
+  let dataBytes = 0;
+  let tables = 0;
+  let rowsTotal = 0;
   const relieveMemory = memoryGuard();
   // Messages wait here while the compressor works on earlier ones (its callbacks are asynchronous).
   const queue: ToOutput[] = [];
@@ -36,9 +41,20 @@ export function runOutput(scope: OutputScope): void {
     const copy = chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.length) as ArrayBuffer;
     scope.postMessage({ type: "out", data: copy, length: copy.byteLength }, [copy]);
   };
+  /** Our own lines (table ends, trailer) go the way the batches go, then `then` runs. */
+  const emit = (text: string, then: () => void) => {
+    const data = new TextEncoder().encode(text);
+    dataBytes += data.length;
+    if (!compressor) {
+      sendOut(data);
+      return then();
+    }
+    compressor.write(data, (error) => (error ? fail(error) : then()));
+  };
   const handle = (message: ToOutput) => {
     switch (message.type) {
       case "start":
+        dataBytes = message.headerBytes;
         compressor = createCompressor(message.compression, message.level);
         compressor?.on("data", (chunk: Uint8Array) => {
           if (!failed) sendOut(chunk);
@@ -46,15 +62,20 @@ export function runOutput(scope: OutputScope): void {
         compressor?.on("error", fail);
         return next();
       case "table":
-        table = { crc: 0, rows: 0 };
+        table = { name: message.name, crc: 0, rows: 0 };
         return next();
-      case "table-end":
-        scope.postMessage({ type: "table", rows: table!.rows, crc32: table!.crc.toString(16).padStart(8, "0") });
+      case "table-end": {
+        const done = table!;
         table = undefined;
-        return next();
+        tables++;
+        rowsTotal += done.rows;
+        scope.postMessage({ type: "table", rows: done.rows, crc32: crc32Hex(done.crc) });
+        return emit(renderTableEnd(done.name, done.rows, crc32Hex(done.crc)), next);
+      }
       case "data":
       case "text": {
         const data = new Uint8Array(message.data, 0, message.length);
+        dataBytes += data.length;
         if (message.type === "data") {
           table!.crc = crc32(data, table!.crc);
           table!.rows += countRows(data);
@@ -73,15 +94,16 @@ export function runOutput(scope: OutputScope): void {
         });
         return;
       }
-      case "end":
-        if (!compressor) {
-          scope.postMessage({ type: "done" });
-          return;
-        }
-        compressor.once("end", () => scope.postMessage({ type: "done" }));
-        compressor.end();
-        compressor.resume();
+      case "end": {
+        const finished = () => scope.postMessage({ type: "done", dataBytes, rows: rowsTotal });
+        emit(renderTrailer({ tables, rows: rowsTotal, dataBytes, finishedAt: message.finishedAt }), () => {
+          if (!compressor) return finished();
+          compressor.once("end", finished);
+          compressor.end();
+          compressor.resume();
+        });
         return;
+      }
     }
   };
   function next() {

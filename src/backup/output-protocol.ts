@@ -1,15 +1,16 @@
 // The messages between a backup's main thread and its output thread. The main thread sends batches of the dump
 // (SQL text and COPY data) in transferred buffers and marks where each table's data starts and ends; the output
-// thread counts rows, takes each table's CRC-32, compresses, and sends the compressed bytes back in order, along
-// with each input buffer once it is done with it. Buffers are transferred, never copied or left to the collector.
+// thread counts rows, takes each table's CRC-32, writes the lines that close each table and the file (sections.ts),
+// compresses, and sends the compressed bytes back in order, along with each input buffer once it is done with it. Buffers are transferred, never copied or left to the collector.
 import type { Compression } from "./compression.ts";
 
 export type ToOutput =
-  | { type: "start"; compression: Compression; level?: number }
+  /** `headerBytes`: the uncompressed header already written, counted into the trailer's data_bytes. */
+  | { type: "start"; compression: Compression; level?: number; headerBytes: number }
   | { type: "text" | "data"; data: ArrayBuffer; length: number }
-  | { type: "table" }
+  | { type: "table"; name: string }
   | { type: "table-end" }
-  | { type: "end" };
+  | { type: "end"; finishedAt: string };
 
 export type FromOutput =
   /** The input is consumed; `buffer` (when present) comes back for reuse. */
@@ -17,7 +18,8 @@ export type FromOutput =
   /** Bytes for the sink, in file order. */
   | { type: "out"; data: ArrayBuffer; length: number }
   | { type: "table"; rows: number; crc32: string }
-  | { type: "done" }
+  /** Everything is compressed and sent; `dataBytes` counts the whole script, header and trailer included. */
+  | { type: "done"; dataBytes: number; rows: number }
   | { type: "error"; message: string; code?: string };
 
 /** What the output thread sees of its side of the channel: a Worker's `self`, or an in-process stand-in. */

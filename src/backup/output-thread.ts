@@ -22,7 +22,7 @@ export class OutputThread {
   private inFlight = 0;
   private readonly pool: ArrayBuffer[] = [];
   private roomWaiter: (() => void) | undefined;
-  private doneWaiter: (() => void) | undefined;
+  private doneWaiter: ((totals: { dataBytes: number; rows: number }) => void) | undefined;
   private failure: Error | undefined;
   private readonly failed: Promise<never>;
   private rejectFailed!: (error: Error) => void;
@@ -35,6 +35,7 @@ export class OutputThread {
     private readonly sink: BackupSink,
     compression: Compression,
     level: number | undefined,
+    headerBytes: number,
     private readonly onFailure: (error: Error, where: "sink" | "thread") => void,
   ) {
     this.failed = new Promise<never>((_, reject) => (this.rejectFailed = reject));
@@ -61,7 +62,7 @@ export class OutputThread {
       this.post = (message) => queueMicrotask(() => scope.onmessage?.({ data: message }));
       this.stop = () => undefined;
     }
-    this.post({ type: "start", compression, level });
+    this.post({ type: "start", compression, level, headerBytes });
   }
 
   private receive(message: FromOutput): void {
@@ -88,7 +89,7 @@ export class OutputThread {
         this.tables.push({ rows: message.rows, crc32: message.crc32 });
         return;
       case "done":
-        this.doneWaiter?.();
+        this.doneWaiter?.({ dataBytes: message.dataBytes, rows: message.rows });
         return;
       case "error":
         this.fail(Object.assign(new Error(message.message), { code: message.code }), "thread");
@@ -139,8 +140,8 @@ export class OutputThread {
     this.send("text", [data], data.length);
   }
 
-  tableStart(): void {
-    this.post({ type: "table" });
+  tableStart(name: string): void {
+    this.post({ type: "table", name });
   }
 
   tableEnd(): void {
@@ -158,14 +159,15 @@ export class OutputThread {
     return Promise.race([new Promise<void>((resolve) => (this.roomWaiter = resolve)), this.failed]);
   }
 
-  /** Flushes the compressor and waits until the sink has taken every byte. */
-  async finish(): Promise<void> {
+  /** Writes the trailer, flushes the compressor and waits until the sink has taken every byte. */
+  async finish(finishedAt: Date): Promise<{ dataBytes: number; rows: number }> {
     if (this.failure) throw this.failure;
-    const done = new Promise<void>((resolve) => (this.doneWaiter = resolve));
-    this.post({ type: "end" });
-    await Promise.race([done, this.failed]);
+    const done = new Promise<{ dataBytes: number; rows: number }>((resolve) => (this.doneWaiter = resolve));
+    this.post({ type: "end", finishedAt: finishedAt.toISOString() });
+    const totals = await Promise.race([done, this.failed]);
     await Promise.race([this.writing, this.failed]);
     if (this.failure) throw this.failure;
+    return totals;
   }
 
   terminate(): void {

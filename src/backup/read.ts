@@ -10,8 +10,9 @@ import { allTables, type TableDef } from "../schema/index.ts";
 import { SCHEMA_VERSION } from "../schema/migrations.ts";
 import type { BackupStore } from "../storage/store.ts";
 import { createDecompressor, detectCompression, isDecompressionError, type Compression } from "./compression.ts";
-import { decodeHeaderUnit, FormatError, HEADER_BYTES, HEADER_UNIT_BYTES, MAGIC_LINE, parseHeader, renderScriptParts, TRAILER, type BackupHeader } from "./format.ts";
+import { decodeHeaderUnit, FormatError, HEADER_BYTES, HEADER_UNIT_BYTES, MAGIC_LINE, parseHeader, renderScriptParts, type BackupHeader } from "./format.ts";
 import { memoryGuard } from "./memory.ts";
+import { crc32Hex, parseTableEnd, parseTrailer, TRAILER_START } from "./sections.ts";
 
 export interface BlockStart {
   table: TableDef;
@@ -30,12 +31,25 @@ export interface ReadHandlers {
   onProgress?(bytes: number, table: string | undefined): void;
 }
 
+export interface ReadOptions {
+  signal?: AbortSignal;
+  /** The script's size as the manifest records it: reading never inflates past it (a zip bomb). */
+  expectedBytes?: number;
+}
+
 export interface ReadSummary {
   header: BackupHeader;
   compression: Compression;
   tables: Array<{ name: string; rows: number }>;
   dataBytes: number;
+  finishedAt: string;
 }
+
+/**
+ * Without a manifest, no backup inflates more than this many times its stored size: deflate's limit is about
+ * 1032:1, and real dumps compress 3-15:1. A zip bomb is refused long before it fills memory or a disk.
+ */
+const MAX_INFLATION = 1100;
 
 const MAX_TEXT_LINE = 1 << 20; // SQL lines we write are short; a huge one means the file is not ours
 const NEWLINE = 10;
@@ -99,21 +113,23 @@ export async function readHeader(store: BackupStore, name: string): Promise<{ he
   }
 }
 
-/** Reads and checks the whole backup, calling `handlers` on the way; stops at `signal`. */
-export async function readBackup(store: BackupStore, name: string, handlers: ReadHandlers = {}, signal?: AbortSignal): Promise<ReadSummary> {
+/** Reads and checks the whole backup, calling `handlers` on the way; stops at `options.signal`. */
+export async function readBackup(store: BackupStore, name: string, handlers: ReadHandlers = {}, options: ReadOptions = {}): Promise<ReadSummary> {
   try {
-    return await parseBackup(store, name, handlers, signal);
+    return await parseBackup(store, name, handlers, options);
   } catch (error) {
     throw readError(store, name, error);
   }
 }
 
-async function parseBackup(store: BackupStore, name: string, handlers: ReadHandlers, signal: AbortSignal | undefined): Promise<ReadSummary> {
+async function parseBackup(store: BackupStore, name: string, handlers: ReadHandlers, options: ReadOptions): Promise<ReadSummary> {
   const { header, compression } = await headerOf(store, name);
   await inHandler(() => handlers.onHeader?.(header));
+  const maxBytes = options.expectedBytes ?? Math.max(HEADER_BYTES, ((await store.stat(name))?.size ?? 0) * MAX_INFLATION);
+  const limit = options.expectedBytes !== undefined ? `the ${options.expectedBytes} bytes its manifest records` : `${MAX_INFLATION} times its size (a zip bomb?)`;
 
   const byName = new Map(allTables.map((t) => [t.name, t]));
-  const expectedOrder = header.tables.map((t) => t.name);
+  const expectedOrder = header.tables;
   for (const name of expectedOrder) if (!byName.has(name)) throw new FormatError(`the header lists unknown table "${name}"`);
   // Exact SQL text is known for backups of this schema version; older versions are checked structurally.
   const exact = header.schema_version === SCHEMA_VERSION ? renderScriptParts(header.schema, expectedOrder.map((n) => byName.get(n)!)) : undefined;
@@ -129,6 +145,8 @@ async function parseBackup(store: BackupStore, name: string, handlers: ReadHandl
   let tabs = 0;
   let rowStart = true;
   let carry: Buffer | undefined;
+  /** A block whose `\.` has passed: the next line must close it with its row count and CRC-32. */
+  let closing: { name: string; rows: number; crc32: string } | undefined;
   const where = () => (block ? `table ${block.table.name}, row ${rows + 1}` : `after table ${counts.at(-1)?.name ?? "(none)"}`);
 
   const startBlock = async (line: string) => {
@@ -159,13 +177,21 @@ async function parseBackup(store: BackupStore, name: string, handlers: ReadHandl
   };
 
   const endBlock = async () => {
-    const expected = header.tables[blockIndex]!;
-    if (rows !== expected.rows) throw new FormatError(`table ${expected.name} has ${rows} rows, the header says ${expected.rows}`);
-    if (crc.toString(16).padStart(8, "0") !== expected.crc32) throw new FormatError(`the data of table ${expected.name} was changed (its CRC-32 differs from the header's)`);
-    counts.push({ name: expected.name, rows });
+    closing = { name: block!.table.name, rows, crc32: crc32Hex(crc) };
     await inHandler(() => handlers.onBlockEnd?.(block!, rows));
     block = undefined;
     blockIndex++;
+  };
+
+  /** The line after `\.` states what the block held: it must agree with what was read. */
+  const closeBlock = (line: string) => {
+    const stated = parseTableEnd(line);
+    const table = closing!.name;
+    if (!stated || stated.table !== table) throw new FormatError(`the data of table ${table} is not followed by its row count and CRC-32 line`);
+    if (stated.rows !== closing!.rows) throw new FormatError(`table ${table} has ${closing!.rows} rows, the file says ${stated.rows}`);
+    if (stated.crc32 !== closing!.crc32) throw new FormatError(`the data of table ${table} was changed (its CRC-32 differs from the one the file states)`);
+    counts.push({ name: table, rows: stated.rows });
+    closing = undefined;
   };
 
   const emit = async (data: Buffer) => {
@@ -225,6 +251,10 @@ async function parseBackup(store: BackupStore, name: string, handlers: ReadHandl
       }
       const line = buf.toString("utf8", i, newline);
       i = newline + 1;
+      if (closing) {
+        closeBlock(line);
+        continue;
+      }
       if (line.startsWith("COPY ")) {
         await startBlock(line);
         return i;
@@ -242,12 +272,10 @@ async function parseBackup(store: BackupStore, name: string, handlers: ReadHandl
   const relieveMemory = memoryGuard();
   try {
     for await (const chunk of stream) {
-      signal?.throwIfAborted();
+      options.signal?.throwIfAborted();
       relieveMemory(chunk.length);
       dataBytes += chunk.length;
-      if (header.data_bytes && dataBytes > header.data_bytes) {
-        throw new FormatError(`the file inflates beyond the ${header.data_bytes} bytes its header declares`);
-      }
+      if (dataBytes > maxBytes) throw new FormatError(`the file inflates beyond ${limit}`);
       const buf = carry ? Buffer.concat([carry, chunk]) : chunk;
       carry = undefined;
       let offset = 0;
@@ -265,10 +293,21 @@ async function parseBackup(store: BackupStore, name: string, handlers: ReadHandl
   }
 
   if (block) throw new FormatError(`the file ends inside the data of table ${block.table.name} (truncated)`);
-  if (carry) textBuffer += carry.toString("utf8");
+  if (carry) {
+    if (closing) closeBlock(carry.toString("utf8"));
+    else textBuffer += carry.toString("utf8");
+  }
+  if (closing) throw new FormatError(`the file ends before the line that closes table ${closing.name} (truncated)`);
   if (blockIndex !== expectedOrder.length) throw new FormatError(`the file ends after ${blockIndex} of ${expectedOrder.length} tables (truncated)`);
-  if (!textBuffer.endsWith(TRAILER)) throw new FormatError("the file does not end with the netraven-db trailer (truncated or appended to)");
-  if (exact && textBuffer !== exact.epilogue + TRAILER) throw new FormatError("the SQL after the data is not what netraven-db writes");
-  if (header.data_bytes && dataBytes !== header.data_bytes) throw new FormatError(`the file holds ${dataBytes} bytes of SQL, the header says ${header.data_bytes}`);
-  return { header, compression, tables: counts, dataBytes };
+  // The trailer is the very last line: anything after it was appended, nothing at all means the file was cut.
+  const trailerAt = textBuffer.lastIndexOf(`\n${TRAILER_START}`) + 1;
+  const trailer = trailerAt > 0 && textBuffer.endsWith("\n") ? parseTrailer(textBuffer.slice(trailerAt, -1)) : undefined;
+  if (!trailer) throw new FormatError("the file does not end with the netraven-db trailer (truncated or appended to)");
+  if (exact && textBuffer.slice(0, trailerAt) !== exact.epilogue) throw new FormatError("the SQL after the data is not what netraven-db writes");
+  const rowsTotal = counts.reduce((n, t) => n + t.rows, 0);
+  if (trailer.tables !== counts.length || trailer.rows !== rowsTotal) throw new FormatError(`the trailer says ${trailer.tables} tables and ${trailer.rows} rows, the file holds ${counts.length} and ${rowsTotal}`);
+  const beforeTrailer = dataBytes - Buffer.byteLength(textBuffer.slice(trailerAt));
+  if (trailer.dataBytes !== beforeTrailer) throw new FormatError(`the file holds ${beforeTrailer} bytes of SQL before its trailer, the trailer says ${trailer.dataBytes}`);
+  if (options.expectedBytes !== undefined && dataBytes !== options.expectedBytes) throw new FormatError(`the file holds ${dataBytes} bytes of SQL, its manifest says ${options.expectedBytes}`);
+  return { header, compression, tables: counts, dataBytes, finishedAt: trailer.finishedAt };
 }

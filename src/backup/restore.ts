@@ -20,11 +20,11 @@ import { validateDatabase, type ValidationResult } from "../validate/index.ts";
 import type { BackupHeader } from "./format.ts";
 import { readHeader } from "./read.ts";
 import { loadIntoStaging, stagingSchemaName, type StagingOptions } from "./staging.ts";
-import { checkManifest, readWithProgress, refuseNewer } from "./verify.ts";
+import { checkManifest, compareHeaderWithManifest, readWithProgress, refuseNewer, type CheckedBackup } from "./verify.ts";
 
 export interface RestorePlan {
   name: string;
-  header: BackupHeader;
+  backup: CheckedBackup;
   database: string;
   schema: string;
   /** Defined tables in the target that hold rows, with PostgreSQL's row estimate. */
@@ -49,16 +49,18 @@ export interface RestoreResult {
   durationMs: number;
 }
 
-/** Everything that can be checked without a database. Returns the header. */
-export async function preflight(store: BackupStore, name: string, options: StagingOptions = {}): Promise<BackupHeader> {
+/** Everything that can be checked without a database: the checksum against the manifest, or else a full read. */
+export async function preflight(store: BackupStore, name: string, options: StagingOptions = {}): Promise<CheckedBackup> {
   const manifest = await checkManifest(store, name, options);
   const { header } = await readHeader(store, name);
   refuseNewer(name, header, "refusing to restore it", "restore it with the netraven-db release that made it");
-  if (!manifest) {
-    log.warn(`${name} has no manifest: checking the whole file before restoring`);
-    await readWithProgress(store, name, header, options);
+  if (manifest) {
+    compareHeaderWithManifest(name, header, manifest);
+    return { header, manifest, tables: manifest.tables.map((t) => ({ name: t.name, rows: t.rows })), dataBytes: manifest.data_bytes };
   }
-  return header;
+  log.warn(`${name} has no manifest: checking the whole file before restoring`);
+  const summary = await readWithProgress(store, name, undefined, options);
+  return { header, tables: summary.tables, dataBytes: summary.dataBytes };
 }
 
 async function rowsToReplace(connection: Connection, schema: string): Promise<RestorePlan["replacing"]> {
@@ -96,15 +98,16 @@ async function swapIn(tx: TransactionSql, staging: string, schema: string, name:
   await resetSequences(tx, schema);
 }
 
-export async function restoreBackup(connection: Connection, store: BackupStore, name: string, header: BackupHeader, options: RestoreOptions): Promise<RestoreResult> {
+export async function restoreBackup(connection: Connection, store: BackupStore, name: string, backup: CheckedBackup, options: RestoreOptions): Promise<RestoreResult> {
   const started = Date.now();
+  const { header } = backup;
   const schema = options.schema ?? header.schema;
   const database = connection.server.database;
 
   const replacing = await rowsToReplace(connection, schema).catch((error) => {
     throw translateError(error, "reading the target schema");
   });
-  if (replacing.length > 0 && !(await options.confirm({ name, header, database, schema, replacing }))) throw Errors.notConfirmed(name, database);
+  if (replacing.length > 0 && !(await options.confirm({ name, backup, database, schema, replacing }))) throw Errors.notConfirmed(name, database);
 
   const staging = stagingSchemaName();
   try {
@@ -112,7 +115,7 @@ export async function restoreBackup(connection: Connection, store: BackupStore, 
       await acquireSchemaLock(tx, schema, options.lockTimeoutMs, "restore", options.signal);
       await bootstrap(tx, schema, database, await inspectDatabase(tx, schema), { searchPath: true });
       log.info(`Loading ${name} into database "${database}"`);
-      await loadIntoStaging(tx, store, name, header, staging, options);
+      await loadIntoStaging(tx, store, name, backup, staging, options);
       // Past this point a signal waits: the swap is short, and stopping inside it could leave no way to say
       // whether the commit happened.
       options.signal?.throwIfAborted();
@@ -129,7 +132,7 @@ export async function restoreBackup(connection: Connection, store: BackupStore, 
 
   // Afterwards: what is in the database now, counted by the server, and a full validate.
   const tables: RestoreResult["tables"] = [];
-  for (const t of header.tables) {
+  for (const t of backup.tables) {
     const [row] = await connection.sql.unsafe<Array<{ n: number }>>(`select count(*)::int as n from ${quoteIdent(schema)}.${quoteIdent(t.name)}`);
     tables.push({ name: t.name, expected: t.rows, restored: row!.n });
   }

@@ -12,8 +12,7 @@ import { quoteIdent } from "../quote.ts";
 import { renderTablesForLoad } from "../schema/render.ts";
 import type { BackupStore } from "../storage/store.ts";
 import { waitForDrain } from "../streams.ts";
-import type { BackupHeader } from "./format.ts";
-import { readWithProgress } from "./verify.ts";
+import { readWithProgress, type CheckedBackup } from "./verify.ts";
 
 export interface StagingOptions {
   onProgress?: OnProgress;
@@ -26,7 +25,7 @@ export function stagingSchemaName(): string {
 }
 
 /** Creates `staging` and loads the backup into it; returns the rows loaded per table. */
-export async function loadIntoStaging(tx: TransactionSql, store: BackupStore, name: string, header: BackupHeader, staging: string, options: StagingOptions): Promise<Array<{ name: string; rows: number }>> {
+export async function loadIntoStaging(tx: TransactionSql, store: BackupStore, name: string, backup: CheckedBackup, staging: string, options: StagingOptions): Promise<Array<{ name: string; rows: number }>> {
   await tx.unsafe(`CREATE SCHEMA ${quoteIdent(staging)}`);
   const { before, after } = renderTablesForLoad(staging);
   await tx.unsafe(before.map((s) => s.sql).join(";\n")).simple();
@@ -35,7 +34,7 @@ export async function loadIntoStaging(tx: TransactionSql, store: BackupStore, na
   await readWithProgress(
     store,
     name,
-    header,
+    backup.dataBytes,
     options,
     {
       onBlockStart: async (block) => {

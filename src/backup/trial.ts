@@ -9,8 +9,8 @@ import { acquireSchemaLock } from "../lock.ts";
 import type { Drift } from "../validate/diff.ts";
 import { validateTablesWithin } from "../validate/index.ts";
 import type { BackupStore } from "../storage/store.ts";
-import type { BackupHeader } from "./format.ts";
 import { loadIntoStaging, stagingSchemaName, type StagingOptions } from "./staging.ts";
+import type { CheckedBackup } from "./verify.ts";
 
 export interface TrialResult {
   /** Rows loaded per table, and what the backup says it holds. */
@@ -22,8 +22,9 @@ export interface TrialResult {
 
 const ROLLBACK = Symbol("trial rollback");
 
-export async function trialRestore(connection: Connection, store: BackupStore, name: string, header: BackupHeader, options: StagingOptions & { lockTimeoutMs: number }): Promise<TrialResult> {
+export async function trialRestore(connection: Connection, store: BackupStore, name: string, backup: CheckedBackup, options: StagingOptions & { lockTimeoutMs: number }): Promise<TrialResult> {
   const started = Date.now();
+  const { header } = backup;
   const staging = stagingSchemaName();
   let loaded: Array<{ name: string; rows: number }> = [];
   let drifts: Drift[] = [];
@@ -31,7 +32,7 @@ export async function trialRestore(connection: Connection, store: BackupStore, n
     await connection.sql.begin(async (tx) => {
       await acquireSchemaLock(tx, header.schema, options.lockTimeoutMs, "trial restore", options.signal);
       await bootstrap(tx, header.schema, connection.server.database, await inspectDatabase(tx, header.schema), { searchPath: false });
-      loaded = await loadIntoStaging(tx, store, name, header, staging, options);
+      loaded = await loadIntoStaging(tx, store, name, backup, staging, options);
       drifts = await validateTablesWithin(tx, staging);
       throw ROLLBACK;
     });
@@ -44,6 +45,6 @@ export async function trialRestore(connection: Connection, store: BackupStore, n
       throw failure;
     }
   }
-  const expected = new Map(header.tables.map((t) => [t.name, t.rows]));
+  const expected = new Map(backup.tables.map((t) => [t.name, t.rows]));
   return { tables: loaded.map((t) => ({ name: t.name, expected: expected.get(t.name) ?? 0, restored: t.rows })), drifts, durationMs: Date.now() - started };
 }

@@ -27,6 +27,16 @@ export interface VerifyResult {
   durationMs: number;
 }
 
+/** A backup that passed the checks a restore needs before it touches a database. */
+export interface CheckedBackup {
+  header: BackupHeader;
+  manifest?: Manifest;
+  /** Rows per table, as the manifest (or, without one, a full read) says. */
+  tables: Array<{ name: string; rows: number }>;
+  /** Size of the SQL script: the next read must find exactly this. */
+  dataBytes: number;
+}
+
 /** Size and SHA-256 against the manifest; returns the manifest (undefined when there is none). */
 export async function checkManifest(store: BackupStore, name: string, options: Pick<VerifyOptions, "onProgress" | "signal"> = {}): Promise<Manifest | undefined> {
   const file = await store.stat(name);
@@ -52,10 +62,15 @@ export async function checkManifest(store: BackupStore, name: string, options: P
 }
 
 /** Header and manifest must tell the same story. */
-function compareWithManifest(name: string, summary: ReadSummary, manifest: Manifest): void {
-  const header = summary.header;
+export function compareHeaderWithManifest(name: string, header: BackupHeader, manifest: Manifest): void {
   if (header.schema_version !== manifest.schema_version) throw Errors.badBackup(name, `schema version ${header.schema_version} in the file, ${manifest.schema_version} in the manifest`);
   if (header.schema !== manifest.schema || header.compression !== manifest.compression) throw Errors.badBackup(name, "the manifest describes a different backup");
+  if (header.tables.join(" ") !== manifest.tables.map((t) => t.name).join(" ")) throw Errors.badBackup(name, "the manifest lists other tables than the file");
+}
+
+/** Header, manifest and what a full read found must tell the same story. */
+function compareWithManifest(name: string, summary: ReadSummary, manifest: Manifest): void {
+  compareHeaderWithManifest(name, summary.header, manifest);
   const fromManifest = manifest.tables.map((t) => `${t.name}=${t.rows}`).join(" ");
   const fromFile = summary.tables.map((t) => `${t.name}=${t.rows}`).join(" ");
   if (fromManifest !== fromFile) throw Errors.badBackup(name, "row counts in the file differ from the manifest");
@@ -66,10 +81,11 @@ export function refuseNewer(name: string, header: BackupHeader, refusing: string
   if (header.schema_version > SCHEMA_VERSION) throw Errors.newerSchema(name, header.schema_version, SCHEMA_VERSION, refusing, hint);
 }
 
-/** Reads every byte of the backup (after its header), reporting progress against the size the header declares. */
-export function readWithProgress(store: BackupStore, name: string, header: BackupHeader, options: Pick<VerifyOptions, "onProgress" | "signal">, handlers: ReadHandlers = {}, step = "Checking"): Promise<ReadSummary> {
+/** Reads every byte of the backup, reporting progress against `expectedBytes` (the manifest's size) when known. */
+export function readWithProgress(store: BackupStore, name: string, expectedBytes: number | undefined, options: Pick<VerifyOptions, "onProgress" | "signal">, handlers: ReadHandlers = {}, step = "Checking"): Promise<ReadSummary> {
   const onProgress = options.onProgress;
-  return readBackup(store, name, { ...handlers, onProgress: onProgress ? (done, table) => onProgress({ step, item: table, done, total: header.data_bytes || undefined }) : undefined }, options.signal);
+  const progress = onProgress ? (done: number, table: string | undefined) => onProgress({ step, item: table, done, total: expectedBytes }) : undefined;
+  return readBackup(store, name, { ...handlers, onProgress: progress }, { signal: options.signal, expectedBytes });
 }
 
 export async function verifyBackup(store: BackupStore, name: string, options: VerifyOptions = {}): Promise<VerifyResult> {
@@ -78,7 +94,7 @@ export async function verifyBackup(store: BackupStore, name: string, options: Ve
   if (!manifest) log.warn(`${name} has no manifest (${manifestName(name)}): checking its structure only, not its checksum`);
   const { header } = await readHeader(store, name);
   refuseNewer(name, header, "cannot check its SQL", "verify it with the netraven-db release that made it");
-  const summary = await readWithProgress(store, name, header, options);
+  const summary = await readWithProgress(store, name, manifest?.data_bytes, options);
   if (manifest) compareWithManifest(name, summary, manifest);
   if (manifest && options.record) {
     await writeManifest(store, name, { ...manifest, verified_at: new Date().toISOString() }).catch((error) => log.debug(`could not record the verification: ${(error as Error).message}`));

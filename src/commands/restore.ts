@@ -15,7 +15,7 @@ async function askToConfirm(plan: RestorePlan): Promise<boolean> {
   const rows = plan.replacing.reduce((n, t) => n + t.estimatedRows, 0);
   process.stderr.write(
     `\nThis REPLACES schema "${plan.schema}" in database "${plan.database}": ${plan.replacing.length} tables with data (about ${rows} rows) will be dropped\n` +
-      `and replaced by ${plan.name} (taken ${plan.header.started_at} from database "${plan.header.database}", ${plan.header.tables.reduce((n, t) => n + t.rows, 0)} rows).\n` +
+      `and replaced by ${plan.name} (taken ${plan.backup.header.started_at} from database "${plan.backup.header.database}", ${plan.backup.tables.reduce((n, t) => n + t.rows, 0)} rows).\n` +
       `Nothing changes unless the whole restore succeeds.\n`,
   );
   const prompt = createInterface({ input: process.stdin, output: process.stderr });
@@ -55,16 +55,16 @@ export default defineCommand({
       const target = args["target-db"] === undefined ? undefined : targetDatabase(args["target-db"]);
       await requirePath(file, "file", "FILE");
       const { store, name } = openBackupFile(file);
-      const header = await preflight(store, name, { onProgress: run.onProgress, signal: run.signal });
+      const backup = await preflight(store, name, { onProgress: run.onProgress, signal: run.signal });
       // Without --schema/NETRAVEN_DB_SCHEMA the data goes back where it came from.
-      const schema = resolveSchemaName(args.schema, env, header.schema);
+      const schema = resolveSchemaName(args.schema, env, backup.header.schema);
       const confirm = async (plan: RestorePlan) => {
         if (args.yes) return true;
         if (!process.stdin.isTTY) throw Errors.confirmationRequired(plan.replacing.length, plan.database);
         return askToConfirm(plan);
       };
       const options = { schema, lockTimeoutMs, confirm, onProgress: run.onProgress, signal: run.signal };
-      const result = await withConnection(args, env, run, (connection) => restoreBackup(connection, store, name, header, options), { database: target, create: true, closeOnInterrupt: false });
+      const result = await withConnection(args, env, run, (connection) => restoreBackup(connection, store, name, backup, options), { database: target, create: true, closeOnInterrupt: false });
       const mismatched = result.tables.filter((t) => t.expected !== t.restored);
       const rows = result.tables.reduce((n, t) => n + t.restored, 0);
       const ok = mismatched.length === 0 && result.validation.ok;

@@ -6,7 +6,7 @@ import { createReadStream } from "node:fs";
 import { link, open, readdir, readFile, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
-import { digestStream, type Digest } from "../checksum.ts";
+import { Sha256Counter, type Digest } from "../checksum.ts";
 import { Errors } from "../errors.ts";
 import { fileError, fsyncPath, PARTIAL_MARK, partialPath, processAlive, writeFileAtomic } from "../files.ts";
 import { log } from "../log.ts";
@@ -20,6 +20,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 class LocalSink implements BackupSink {
   private position = 0;
+  private readonly checksum = new Sha256Counter();
   private sinceSync = 0;
   private syncing: Promise<void> | undefined;
   private closed = false;
@@ -46,6 +47,7 @@ class LocalSink implements BackupSink {
     } catch (error) {
       throw fileError(error, "cannot write", this.temp);
     }
+    this.checksum.update(chunk);
     this.sinceSync += chunk.length;
     if (this.sinceSync >= SYNC_EVERY_BYTES && !this.syncing) {
       // Write the file out in the background while the dump goes on (the kernel would wait for gigabytes first).
@@ -55,20 +57,21 @@ class LocalSink implements BackupSink {
     }
   }
 
-  async finish(head?: Uint8Array): Promise<Digest & { name: string }> {
+  /**
+   * The checksum is of the bytes as they were written. Reading the file back (as format 2 did) proved no more: right
+   * after writing, a read comes from the page cache, not the disk. What protects the bytes on disk is the fsync before
+   * the file gets its name, and every later verify and restore checks them against this checksum.
+   */
+  async finish(): Promise<Digest & { name: string }> {
     await this.syncing;
-    if (head) await this.handle.write(head, 0, head.length, 0).catch((error) => {
+    await this.handle.sync().catch((error) => {
       throw fileError(error, "cannot write", this.temp);
     });
-    // The checksum is of the bytes on disk, read back while they are synced: what a restore will read.
-    const [synced, digest] = await Promise.allSettled([this.handle.sync(), digestStream(createReadStream(this.temp, { highWaterMark: 4 * 1024 * 1024 }))]);
-    if (synced.status === "rejected") throw fileError(synced.reason, "cannot write", this.temp);
-    if (digest.status === "rejected") throw fileError(digest.reason, "cannot read back", this.temp);
     this.closed = true;
     await this.handle.close();
     const name = await this.publish();
     await fsyncPath(this.dir).catch(() => undefined);
-    return { name, ...digest.value };
+    return { name, ...this.checksum.digest() };
   }
 
   /** Gives the file its final name without ever replacing another file. */

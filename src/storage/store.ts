@@ -17,13 +17,10 @@ export interface StoredFile {
 export interface BackupSink {
   /** The name the backup gets if it can keep it: `finish` may pick the next free one (a backup of the same second). */
   readonly name: string;
-  /** Appends bytes; resolves when the store has taken them (backpressure). */
+  /** Appends bytes; resolves when the store has taken them (backpressure). Nothing written is ever rewritten. */
   write(chunk: Uint8Array): Promise<void>;
-  /**
-   * Makes the backup appear under its final name, durable and complete; returns the SHA-256 and size of exactly
-   * the bytes stored. `head`, when given, replaces the first bytes before that (a header completed at the end).
-   */
-  finish(head?: Uint8Array): Promise<Digest & { name: string }>;
+  /** Makes the backup appear under its final name, durable and complete; returns the SHA-256 and size of the bytes. */
+  finish(): Promise<Digest & { name: string }>;
   /** Removes whatever was written. Safe after a failure and when called twice. */
   abort(): Promise<void>;
 }

@@ -1,6 +1,7 @@
 // The backup file's fixed-size header (src/backup/format.ts): 4096 bytes of SQL comments, stored as its own
 // compression unit (a stored gzip member, RFC 1952/1951, or a zstd frame with one raw block, RFC 8878) so it can be
-// rewritten in place, while gunzip / zstd -d still read header + body as one stream.
+// read without decompressing the body, while gunzip / zstd -d still read header + body as one stream; and the lines
+// that close each table and the file (src/backup/sections.ts).
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -31,21 +32,15 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function header(overrides: Partial<BackupHeader> = {}): BackupHeader {
   return {
-    format_version: 2,
-    tool_version: "0.1.0",
+    format_version: 3,
+    tool_version: "0.2.0",
     schema_version: 2,
     server_version: "15.8 (Debian 15.8-0+deb12u1)",
     database: "netraven",
     schema: "netraven",
     compression: "gzip",
     started_at: "2026-11-25T19:05:01.123Z",
-    finished_at: "2026-11-25T19:05:03.456Z",
-    data_bytes: 123456,
-    tables: [
-      { name: "users", rows: 3, crc32: "a".repeat(8) },
-      { name: "devices", rows: 0, crc32: "0123abcd" },
-    ],
-    complete: true,
+    tables: ["users", "devices"],
     ...overrides,
   };
 }
@@ -100,18 +95,17 @@ describe("renderHeader", () => {
     for (const line of text.slice(0, -1).split("\n")) expect(line.startsWith("--")).toBe(true);
   });
 
-  test("states the facts in plain text", () => {
-    const text = renderHeader(header({ complete: false, finished_at: null })).toString("utf8");
-    expect(text).toContain("-- format_version: 2\n");
+  test("states the facts known at the start in plain text, and nothing that is known only at the end", () => {
+    const text = renderHeader(header()).toString("utf8");
+    expect(text).toContain("-- format_version: 3\n");
     expect(text).toContain("-- compression: gzip\n");
     expect(text).toContain('-- database: "netraven"\n');
-    expect(text).toContain("-- finished_at: -\n");
-    expect(text).toContain("-- complete: no\n");
-    expect(text).toContain(`-- table: users rows=3 crc32=${"a".repeat(8)}\n`);
+    expect(text).toContain("-- table: users\n-- table: devices\n");
+    for (const later of ["finished_at", "data_bytes", "rows=", "crc32", "complete"]) expect(text).not.toContain(later);
   });
 
   test("a header that cannot fit is refused, not truncated", () => {
-    const tables = Array.from({ length: 120 }, (_, i) => ({ name: `table_number_${i}`, rows: 1_000_000, crc32: "f".repeat(8) }));
+    const tables = Array.from({ length: 250 }, (_, i) => `table_number_${i}`);
     expect(() => renderHeader(header({ tables }))).toThrow("does not fit");
   });
 
@@ -140,7 +134,7 @@ describe("parseHeader", () => {
   });
 
   test("round trip of names with quotes, spaces, unicode and newlines", () => {
-    const h = header({ database: 'my "db"\n-- complete: no', schema: 'we"ird schéma', tables: [] });
+    const h = header({ database: 'my "db"\n-- table: evil', schema: 'we"ird schéma', tables: [] });
     expect(parseHeader(renderHeader(h))).toEqual(h);
   });
 
@@ -168,17 +162,17 @@ describe("parseHeader", () => {
     expect(formatError(() => parseHeader(broken)).message).toBe("the header is damaged (no end-of-header line)");
   });
 
-  test("an incomplete backup is refused as never finished", () => {
-    expect(formatError(() => parseHeader(renderHeader(header({ complete: false, finished_at: null })))).message).toBe("the backup never finished (its header was not completed)");
-    expect(formatError(() => parseHeader(damaged("-- complete:", null))).message).toContain("never finished");
+  test("another format version (an older one too) is refused with the version this binary reads", () => {
+    expect(FORMAT_VERSION).toBe(3);
+    for (const other of ["1", "4"]) {
+      const error = formatError(() => parseHeader(damaged("-- format_version:", `-- format_version: ${other}`)));
+      expect(error.message).toBe(`written in backup format ${other}; this netraven-db reads format 3`);
+    }
   });
 
-  test("another format version (an older one too) is refused with the version this binary reads", () => {
-    expect(FORMAT_VERSION).toBe(2);
-    for (const other of ["1", "3"]) {
-      const error = formatError(() => parseHeader(damaged("-- format_version:", `-- format_version: ${other}`)));
-      expect(error.message).toBe("the header is damaged: format_version: unsupported format version (this netraven-db reads version 2)");
-    }
+  test("format 2 (netraven-db 0.1.0) is named, with the two ways to restore it", () => {
+    const error = formatError(() => parseHeader(damaged("-- format_version:", "-- format_version: 2")));
+    expect(error.message).toBe("written in backup format 2; this netraven-db reads format 3 (format 2 is read by netraven-db 0.1.0, or restored by hand: gunzip -c FILE | psql)");
   });
 
   test("damaged fields name the field", () => {
@@ -190,8 +184,8 @@ describe("parseHeader", () => {
       ["-- database:", "-- database: netraven", "database"],
       ["-- schema:", '-- schema: ""', "schema"],
       ["-- tool_version:", null, "tool_version"],
-      ["-- data_bytes:", "-- data_bytes: -5", "data_bytes"],
-      ["-- table: users", `-- table: Bad-Name rows=1 crc32=${"a".repeat(8)}`, "tables.0.name"],
+      ["-- format_version:", "-- format_version: 3.0", "format_version"],
+      ["-- table: users", "-- table: Bad-Name", "tables.0"],
     ];
     for (const [prefix, replacement, field] of cases) {
       const error = formatError(() => parseHeader(damaged(prefix, replacement)));
@@ -199,20 +193,19 @@ describe("parseHeader", () => {
     }
   });
 
-  test("numbers must be plain digits: an empty or exotic data_bytes is damage, not 0 or a guess", () => {
+  test("numbers must be plain digits: an empty or exotic schema_version is damage, not 0 or a guess", () => {
     for (const value of ["", " ", "1e3", "0x10", "12abc", "1.5"]) {
-      const error = formatError(() => parseHeader(damaged("-- data_bytes:", `-- data_bytes: ${value}`)));
-      expect({ value, damaged: error.message.startsWith("the header is damaged: data_bytes") }).toEqual({ value, damaged: true });
+      const error = formatError(() => parseHeader(damaged("-- schema_version:", `-- schema_version: ${value}`)));
+      expect({ value, damaged: error.message.startsWith("the header is damaged: schema_version") }).toEqual({ value, damaged: true });
     }
-    expect(parseHeader(renderHeader(header({ data_bytes: 0 }))).data_bytes).toBe(0);
   });
 
   test("any other change to the rendered text is damage too", () => {
     const changes: Array<[string, string | null]> = [
-      ["-- table: users", "-- table: users rows=3 crc32=XYZ"], // a hash that is not a hash
-      ["-- tool_version:", "-- schema_version: 2\n-- tool_version: 0.1.0"], // lines out of order
+      ["-- table: users", "-- table: users rows=3 crc32=abcdabcd"], // counts belong after the data, not here
+      ["-- tool_version:", "-- schema_version: 2\n-- tool_version: 0.2.0"], // lines out of order
       ["-- Restore with", "-- Restore with netraven-db restore FILE"], // the fixed text changed
-      ["-- complete:", "-- complete: yes\n-- made_by: someone"], // an extra line
+      ["-- started_at:", "-- started_at: 2026-11-25T19:05:01.123Z\n-- made_by: someone"], // an extra line
     ];
     for (const [prefix, replacement] of changes) {
       const error = formatError(() => parseHeader(damaged(prefix, replacement)));
@@ -229,7 +222,7 @@ describe("the header as a compression unit", () => {
   });
 
   test("the unit size does not depend on the content (so the header can be rewritten in place)", () => {
-    const variants = [header(), header({ complete: false, finished_at: null, data_bytes: 0, tables: [] }), header({ database: "x".repeat(2000) })];
+    const variants = [header(), header({ tables: [] }), header({ database: "x".repeat(2000) })];
     for (const c of compressions) for (const h of variants) expect(encodeHeaderUnit(renderHeader(h), c)).toHaveLength(HEADER_UNIT_BYTES[c]);
   });
 

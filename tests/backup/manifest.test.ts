@@ -104,7 +104,7 @@ describe("parseBackupFileName", () => {
 function manifest(file: string, overrides: Partial<Manifest> = {}): Manifest {
   return {
     tool: "netraven-db",
-    format_version: 2,
+    format_version: 3,
     file,
     size_bytes: 4567,
     sha256: "ab".repeat(32),
@@ -179,7 +179,7 @@ describe("readManifest", () => {
   test("a manifest of the wrong shape is BACKUP_INVALID, naming the field", async () => {
     const cases: Array<[Record<string, unknown>, string]> = [
       [{ tool: "pg_dump" }, "tool"],
-      [{ format_version: 1 }, "format_version"],
+      [{ format_version: 2 }, "format_version"],
       [{ sha256: "not-a-hash" }, "sha256"],
       [{ sha256: "AB".repeat(32) }, "sha256"],
       [{ size_bytes: -1 }, "size_bytes"],
