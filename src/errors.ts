@@ -154,6 +154,18 @@ export const Errors = {
     new NetravenError("INTERRUPTED", `${doing} interrupted by ${signal}; ${outcome}`, { details: { signal } }),
   /** No identity in an age identity file opens the backup: a wrong key (exit 5), not a bad file. */
   identityMismatch: (message: string, hint?: string) => new NetravenError("IDENTITY_MISMATCH", message, { hint }),
+  /** An encrypted backup read without a key: bad input, found before any work starts. */
+  identityRequired: (name: string) =>
+    new NetravenError("USAGE", `${name} is encrypted (age): its contents can be read only with its identity`, { hint: "pass --identity FILE, or set NETRAVEN_DB_IDENTITY_FILE, naming the age identity (private key) file" }),
+  /**
+   * A backup that could not be written to every location: the run fails with the first failure's class, after
+   * the locations that worked are complete (and say so).
+   */
+  partialBackup: (failed: Array<{ location: string; failure: NetravenError }>, written: string[]) =>
+    new NetravenError(failed[0]!.failure.code, `${failed.map((f) => `backup to ${f.location} failed: ${f.failure.message}`).join("; ")}; the backup is complete in ${written.join(", ")}`, {
+      hint: failed[0]!.failure.hint,
+      details: { written, failed: failed.map((f) => ({ location: f.location, code: f.failure.code, message: f.failure.message })) },
+    }),
   internal: (message: string, cause?: unknown) => new NetravenError("INTERNAL", message, { cause }),
   /** The endpoint never answered (refused, DNS, timeout) or kept answering 5xx/throttling until the retries ran out. */
   s3Unreachable: (message: string, options: ErrorOptions = {}) => new NetravenError("S3_UNREACHABLE", message, options),

@@ -6,6 +6,7 @@ import { commands, type CommandName } from "./commands/index.ts";
 import { reportError } from "./failure.ts";
 import { EXIT, Errors, exitStatusFor, renderExitCodes, SIGNAL_EXIT, type ExitStatus } from "./errors.ts";
 import { routeSignals } from "./interrupt.ts";
+import { REPEATABLE } from "./commands/_args.ts";
 import { versionLine } from "./version.ts";
 
 
@@ -34,6 +35,7 @@ function checkFlags(rawArgs: string[], args: ArgsDef, command: string): void {
     const aliases = "alias" in def && def.alias ? (Array.isArray(def.alias) ? def.alias : [def.alias]) : [];
     for (const alias of aliases) known.set(alias, def.type ?? "string");
   }
+  const seen = new Set<string>();
   const isFlag = (arg: string | undefined) => arg !== undefined && arg.startsWith("-") && arg !== "-" && known.has(arg.replace(/^--?/, "").split("=")[0]!);
   for (let i = 0; i < rawArgs.length; i++) {
     const arg = rawArgs[i]!;
@@ -47,6 +49,8 @@ function checkFlags(rawArgs: string[], args: ArgsDef, command: string): void {
     const value = rest.length > 0 ? rest.join("=") : rawArgs[++i];
     if (value === undefined || value === "") throw Errors.missingValue(option, command);
     if (rest.length === 0 && isFlag(value)) throw Errors.missingValue(option, command, value);
+    if (seen.has(name!) && !(REPEATABLE[command] ?? []).includes(name!)) throw Errors.usage(`option ${option} given more than once; give it once`, `run: netraven-db ${command} --help`);
+    seen.add(name!);
   }
 }
 

@@ -13,7 +13,9 @@ import { quoteIdent } from "../quote.ts";
 import { readSchemaVersion } from "../schema-version.ts";
 import { versionTable } from "../schema/index.ts";
 import { BASELINE_VERSION } from "../schema/migrations.ts";
-import type { BackupStore } from "../storage/store.ts";
+import type { Recipients } from "../age/recipients.ts";
+import type { Digest } from "../checksum.ts";
+import type { BackupSink, BackupStore } from "../storage/store.ts";
 import { TOOL_REVISION, TOOL_VERSION } from "../version.ts";
 import type { Compression } from "./compression.ts";
 import { pumpCopy } from "./copy-pump.ts";
@@ -23,21 +25,35 @@ import { memoryGuard } from "./memory.ts";
 import { backupFileName } from "./naming.ts";
 import { OutputThread } from "./output-thread.ts";
 import { planBackup } from "./plan.ts";
+import { encryptInto, FanOut, type ByteSink, type Target } from "./sinks.ts";
+
+/** Stands in for the sink of a location that failed before it started. */
+const unusedSink: BackupSink = { name: "", write: async () => undefined, finish: async () => ({ name: "", sha256: "", size: 0 }), abort: async () => undefined };
 
 export interface BackupOptions {
   schema: string;
   compression: Compression;
   level?: number;
   prefix: string;
+  /** age recipients: when given, the backup is encrypted to them. */
+  recipients?: Recipients;
   onProgress?: OnProgress;
   signal?: AbortSignal;
 }
 
-export interface BackupResult {
+export interface StoredBackup {
+  store: BackupStore;
   name: string;
   /** How messages name it: the path (or URL) of the backup. */
   location: string;
   manifest: Manifest;
+}
+
+export interface BackupResult {
+  /** Where the backup was written completely, with its manifest. */
+  written: StoredBackup[];
+  /** Where it could not be written, and why (the others are complete). */
+  failed: Array<{ store: BackupStore; failure: NetravenError }>;
 }
 
 /** Rejects with the signal's reason once it fires: race it against anything that waits. */
@@ -50,7 +66,7 @@ function whenAborted(signal: AbortSignal | undefined): Promise<never> {
   return aborted;
 }
 
-export async function createBackup(connection: Connection, store: BackupStore, options: BackupOptions): Promise<BackupResult> {
+export async function createBackup(connection: Connection, stores: BackupStore[], options: BackupOptions): Promise<BackupResult> {
   const plan = await planBackup(connection, options.schema).catch((error) => {
     throw translateError(error, "reading the schema");
   });
@@ -68,7 +84,16 @@ export async function createBackup(connection: Connection, store: BackupStore, o
     tables: tables.map((t) => t.name),
   };
   const parts = renderScriptParts(options.schema, tables);
-  const sink = await store.create((sequence) => backupFileName(options.prefix, started, options.compression, sequence));
+  const encrypted = Boolean(options.recipients?.length);
+  const nameFor = (sequence: number) => backupFileName(options.prefix, started, options.compression, sequence, encrypted);
+  // A location that cannot even start (an unreachable bucket) fails alone; the others go on.
+  const targets: Target[] = await Promise.all(
+    stores.map((store) => store.create(nameFor).then((sink) => ({ store, sink }), (error) => ({ store, sink: unusedSink, failure: isNetravenError(error) ? error : Errors.internal(String(error), error) }))),
+  );
+  if (targets.every((t) => t.failure)) throw targets[0]!.failure;
+  const fanOut = new FanOut(targets);
+  const encryption = encrypted ? await encryptInto(fanOut, options.recipients!) : undefined;
+  const sink: ByteSink = encryption ?? fanOut;
 
   let output: OutputThread | undefined;
   // A write failure (disk full) is the real cause; the database then only reports a COPY cut short.
@@ -116,13 +141,14 @@ export async function createBackup(connection: Connection, store: BackupStore, o
     writer.text(parts.epilogue);
     const finishedAt = new Date();
     const totals = await Promise.race([writer.finish(finishedAt), failed, aborted]);
+    await Promise.race([encryption?.finish(), aborted]);
     const counts = writer.tables;
     if (counts.length !== tables.length) throw Errors.internal(`the output thread reported ${counts.length} of ${tables.length} tables`);
     for (const [i, def] of tables.entries()) log.debug(`${def.name}: ${counts[i]!.rows} rows`);
     log.debug(`${totals.dataBytes} bytes of SQL written as ${writer.bytesOut} bytes`);
     options.signal?.throwIfAborted();
-    const stored = await sink.finish();
-    const manifest: Manifest = {
+    const finished = await fanOut.finish();
+    const manifestFor = (stored: Digest & { name: string }): Manifest => ({
       tool: "netraven-db",
       format_version: FORMAT_VERSION,
       file: stored.name,
@@ -142,19 +168,31 @@ export async function createBackup(connection: Connection, store: BackupStore, o
       rows_total: totals.rows,
       tables: tables.map((t, i) => ({ name: t.name, rows: counts[i]!.rows, columns: t.columns.map((c) => c.name) })),
       skipped_tables: skipped,
+      encryption: encrypted ? { method: "age", recipients: [...options.recipients!] } : null,
       verified_at: null,
-    };
-    try {
-      await writeManifest(store, stored.name, manifest);
-    } catch (error) {
-      // A backup whose manifest could not be written is reported as failed, so it must not stay behind either.
-      await store.remove(stored.name).catch(() => undefined);
-      throw error;
+    });
+    const result: BackupResult = { written: [], failed: [] };
+    for (const done of finished) {
+      if ("failure" in done) {
+        result.failed.push(done);
+        continue;
+      }
+      const manifest = manifestFor(done.stored);
+      try {
+        await writeManifest(done.store, done.stored.name, manifest);
+        result.written.push({ store: done.store, name: done.stored.name, location: done.store.describe(done.stored.name), manifest });
+      } catch (error) {
+        // A backup whose manifest could not be written is reported as failed, so it must not stay behind either.
+        await done.store.remove(done.stored.name).catch(() => undefined);
+        result.failed.push({ store: done.store, failure: isNetravenError(error) ? error : Errors.internal(String(error), error) });
+      }
     }
-    return { name: stored.name, location: store.describe(stored.name), manifest };
+    if (result.written.length === 0) throw result.failed[0]!.failure;
+    return result;
   } catch (error) {
     output?.terminate();
-    await sink.abort();
+    encryption?.abort();
+    await fanOut.abort();
     const cause = options.signal?.aborted ? options.signal.reason : (outputFailure ?? error);
     // The COPY may still be streaming on the connection: drop it rather than wait for the rest of the table.
     if (copying) await connection.sql.end({ timeout: 0 }).catch(() => undefined);

@@ -27,6 +27,8 @@ export const ManifestSchema = HeaderSchema.pick({
   data_bytes: z.number().int().nonnegative(),
   rows_total: z.number().int().nonnegative(),
   tables: z.array(z.object({ name: z.string(), rows: z.number().int().nonnegative(), columns: z.array(z.string()) })),
+  /** Encrypted with age to these recipients (public keys), or not encrypted. The SHA-256 is of the stored bytes. */
+  encryption: z.object({ method: z.literal("age"), recipients: z.array(z.string()) }).nullable().default(null),
   /** Not in the backup: tables found in the schema that the definitions do not know. */
   skipped_tables: z.array(z.string()).default([]),
   /** Last successful full `verify` (checksum + parse), if any. */

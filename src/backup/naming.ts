@@ -1,15 +1,18 @@
 // Backup file names: `netraven_20261125_190501.sql.gz`, the old backup script's layout, in UTC, with `_N` added
-// when a second backup starts in the same second. The manifest is the backup's name plus `.json`.
+// when a second backup starts in the same second, and `.age` when it is encrypted. The manifest is the backup's name
+// plus `.json`.
 import { EXTENSION_OF, type Compression } from "./compression.ts";
 
-export function backupFileName(prefix: string, at: Date, compression: Compression, sequence = 0): string {
+export const ENCRYPTED_EXTENSION = ".age";
+
+export function backupFileName(prefix: string, at: Date, compression: Compression, sequence = 0, encrypted = false): string {
   const stamp = at.toISOString().replace(/[-:]/g, "").replace("T", "_").slice(0, 15);
-  return `${prefix}_${stamp}${sequence ? `_${sequence}` : ""}${EXTENSION_OF[compression]}`;
+  return `${prefix}_${stamp}${sequence ? `_${sequence}` : ""}${EXTENSION_OF[compression]}${encrypted ? ENCRYPTED_EXTENSION : ""}`;
 }
 
 export const manifestName = (backup: string) => `${backup}.json`;
 
-const NAME = /^(.+)_(\d{8})_(\d{6})(?:_(\d+))?\.sql(\.gz|\.zst)?$/;
+const NAME = /^(.+)_(\d{8})_(\d{6})(?:_(\d+))?\.sql(\.gz|\.zst)?(\.age)?$/;
 
 /** Prefix and UTC time encoded in a backup file name, or undefined for anything that is not one. */
 export function parseBackupFileName(name: string): { prefix: string; at: Date } | undefined {

@@ -3,10 +3,10 @@
 // compressed, or compressed and not yet taken by the sink. It also collects each table's row count and CRC-32.
 import { log } from "../log.ts";
 import { OUTPUT_WORKER_URL } from "../workers.ts";
-import type { BackupSink } from "../storage/store.ts";
 import type { Compression } from "./compression.ts";
 import { runOutput } from "./output-core.ts";
 import type { FromOutput, OutputScope, ToOutput } from "./output-protocol.ts";
+import type { ByteSink } from "./sinks.ts";
 
 /** Batches travel in pooled buffers of this size (a longer batch, i.e. a huge row, gets a buffer of its own). */
 export const BUFFER_BYTES = 512 * 1024;
@@ -32,7 +32,7 @@ export class OutputThread {
   private readonly stop: () => void;
 
   constructor(
-    private readonly sink: BackupSink,
+    private readonly sink: ByteSink,
     compression: Compression,
     level: number | undefined,
     headerBytes: number,

@@ -2,8 +2,10 @@
 // trailer. verify runs it alone; restore runs it with handlers that feed each COPY block to the server. Memory
 // stays bounded: data passes through in the decompressor's chunks, and only SQL text between blocks is buffered.
 // A damaged file is a BACKUP_INVALID error naming the file and the place; a file that cannot be read, a file error.
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { crc32 } from "node:zlib";
+import { AGE_MAGIC } from "../age/format.ts";
+import type { AgeIdentities } from "../age/identities.ts";
 import { Errors, isNetravenError } from "../errors.ts";
 import { fileError } from "../files.ts";
 import { allTables, type TableDef } from "../schema/index.ts";
@@ -33,6 +35,8 @@ export interface ReadHandlers {
 
 export interface ReadOptions {
   signal?: AbortSignal;
+  /** Needed for an encrypted backup. */
+  identities?: AgeIdentities;
   /** The script's size as the manifest records it: reading never inflates past it (a zip bomb). */
   expectedBytes?: number;
 }
@@ -57,21 +61,53 @@ const TAB = 9;
 const BACKSLASH = 92;
 const DOT = 46;
 
-/** Reads up to `bytes` from the start of a stored file. */
-async function readStart(store: BackupStore, name: string, bytes: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let length = 0;
-  const stream = store.read(name);
+/**
+ * The stored bytes from the start, decrypted when the file is an age file (decryption needs `identities`). Each
+ * chunk of plaintext is authentic, but the stream is whole only when it ends without an error.
+ */
+async function* plaintext(store: BackupStore, name: string, identities: AgeIdentities | undefined): AsyncGenerator<Buffer> {
+  const source = store.read(name);
+  const chunks = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   try {
-    for await (const chunk of stream) {
-      chunks.push(chunk as Buffer);
-      length += (chunk as Buffer).length;
-      if (length >= bytes) break;
+    let head = Buffer.alloc(0);
+    while (head.length < AGE_MAGIC.length) {
+      const next = await chunks.next();
+      if (next.done) break;
+      head = Buffer.concat([head, next.value]);
     }
+    const rest = async function* () {
+      if (head.length) yield head;
+      for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
+    };
+    if (head.subarray(0, AGE_MAGIC.length).toString("latin1") !== AGE_MAGIC) return yield* rest();
+    if (!identities) throw Errors.identityRequired(name);
+    const { decryptStream } = await import("../age/decrypt.ts");
+    for await (const chunk of decryptStream(identities, { name })(rest())) yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
   } finally {
-    stream.destroy();
+    source.destroy();
   }
-  return Buffer.concat(chunks).subarray(0, bytes);
+}
+
+/** Takes the header unit from the start of the plaintext; the rest of the stream follows it. */
+async function takeHeader(plain: AsyncGenerator<Buffer>): Promise<{ header: BackupHeader; compression: Compression; rest: AsyncGenerator<Buffer> }> {
+  const want = Math.max(...Object.values(HEADER_UNIT_BYTES));
+  let start = Buffer.alloc(0);
+  while (start.length < want) {
+    const next = await plain.next();
+    if (next.done) break;
+    start = Buffer.concat([start, next.value]);
+  }
+  const compression = detectCompression(start.subarray(0, 64), MAGIC_LINE);
+  if (!compression) throw new FormatError("not a netraven-db backup (unknown file type)");
+  const unit = HEADER_UNIT_BYTES[compression];
+  const header = parseHeader(decodeHeaderUnit(start.subarray(0, unit), compression));
+  if (header.compression !== compression) throw new FormatError(`the header says ${header.compression} but the file is ${compression}`);
+  const after = start.subarray(unit);
+  async function* rest() {
+    if (after.length) yield after;
+    yield* plain;
+  }
+  return { header, compression, rest: rest() };
 }
 
 /** A handler's own failure (a server error while loading a block): passed to the caller untouched. */
@@ -95,21 +131,33 @@ function readError(store: BackupStore, name: string, error: unknown): unknown {
   return fileError(error, "cannot read", store.describe(name));
 }
 
-async function headerOf(store: BackupStore, name: string): Promise<{ header: BackupHeader; compression: Compression }> {
-  const start = await readStart(store, name, Math.max(...Object.values(HEADER_UNIT_BYTES)));
-  const compression = detectCompression(start.subarray(0, 64), MAGIC_LINE);
-  if (!compression) throw new FormatError("not a netraven-db backup (unknown file type)");
-  const header = parseHeader(decodeHeaderUnit(start.subarray(0, HEADER_UNIT_BYTES[compression]), compression));
-  if (header.compression !== compression) throw new FormatError(`the header says ${header.compression} but the file is ${compression}`);
-  return { header, compression };
-}
-
-/** Reads just the header: cheap, no decompression of the body. */
-export async function readHeader(store: BackupStore, name: string): Promise<{ header: BackupHeader; compression: Compression }> {
+/** Whether the stored file is an age file (its first bytes are age's magic line). */
+export async function isEncryptedBackup(store: BackupStore, name: string): Promise<boolean> {
+  const source = store.read(name);
+  let head = Buffer.alloc(0);
   try {
-    return await headerOf(store, name);
+    for await (const chunk of source) {
+      head = Buffer.concat([head, chunk as Buffer]);
+      if (head.length >= AGE_MAGIC.length) break;
+    }
   } catch (error) {
     throw readError(store, name, error);
+  } finally {
+    source.destroy();
+  }
+  return head.subarray(0, AGE_MAGIC.length).toString("latin1") === AGE_MAGIC;
+}
+
+/** Reads just the header: cheap, no decompression of the body (an encrypted file is decrypted that far). */
+export async function readHeader(store: BackupStore, name: string, identities?: AgeIdentities): Promise<{ header: BackupHeader; compression: Compression }> {
+  const plain = plaintext(store, name, identities);
+  try {
+    const { header, compression } = await takeHeader(plain);
+    return { header, compression };
+  } catch (error) {
+    throw readError(store, name, error);
+  } finally {
+    await plain.return(undefined);
   }
 }
 
@@ -123,7 +171,8 @@ export async function readBackup(store: BackupStore, name: string, handlers: Rea
 }
 
 async function parseBackup(store: BackupStore, name: string, handlers: ReadHandlers, options: ReadOptions): Promise<ReadSummary> {
-  const { header, compression } = await headerOf(store, name);
+  const plain = plaintext(store, name, options.identities);
+  const { header, compression, rest } = await takeHeader(plain);
   await inHandler(() => handlers.onHeader?.(header));
   const maxBytes = options.expectedBytes ?? Math.max(HEADER_BYTES, ((await store.stat(name))?.size ?? 0) * MAX_INFLATION);
   const limit = options.expectedBytes !== undefined ? `the ${options.expectedBytes} bytes its manifest records` : `${MAX_INFLATION} times its size (a zip bomb?)`;
@@ -265,7 +314,7 @@ async function parseBackup(store: BackupStore, name: string, handlers: ReadHandl
     return -1;
   };
 
-  const source: Readable = store.read(name, { start: HEADER_UNIT_BYTES[compression] });
+  const source: Readable = Readable.from(rest, { objectMode: false, highWaterMark: 1024 * 1024 });
   const inflate = createDecompressor(compression);
   const stream: AsyncIterable<Buffer> = inflate ? (source.pipe(inflate) as unknown as AsyncIterable<Buffer>) : source;
   source.on("error", (error) => inflate?.destroy(error));
@@ -287,6 +336,7 @@ async function parseBackup(store: BackupStore, name: string, handlers: ReadHandl
   } catch (error) {
     inflate?.destroy();
     source.destroy();
+    await plain.return(undefined);
     if (error instanceof FormatError || error instanceof HandlerFailure || isNetravenError(error)) throw error;
     if (isDecompressionError(error)) throw new FormatError(`the compressed data is damaged (${(error as Error).message})`);
     throw error;

@@ -18,7 +18,7 @@ import { SCHEMA_VERSION } from "../schema/migrations.ts";
 import type { BackupStore } from "../storage/store.ts";
 import { validateDatabase, type ValidationResult } from "../validate/index.ts";
 import type { BackupHeader } from "./format.ts";
-import { readHeader } from "./read.ts";
+import { isEncryptedBackup, readHeader } from "./read.ts";
 import { loadIntoStaging, stagingSchemaName, type StagingOptions } from "./staging.ts";
 import { checkManifest, compareHeaderWithManifest, readWithProgress, refuseNewer, type CheckedBackup } from "./verify.ts";
 
@@ -52,7 +52,9 @@ export interface RestoreResult {
 /** Everything that can be checked without a database: the checksum against the manifest, or else a full read. */
 export async function preflight(store: BackupStore, name: string, options: StagingOptions = {}): Promise<CheckedBackup> {
   const manifest = await checkManifest(store, name, options);
-  const { header } = await readHeader(store, name);
+  const encrypted = manifest ? manifest.encryption !== null : await isEncryptedBackup(store, name);
+  if (encrypted && !options.identities) throw Errors.identityRequired(name);
+  const { header } = await readHeader(store, name, options.identities);
   refuseNewer(name, header, "refusing to restore it", "restore it with the netraven-db release that made it");
   if (manifest) {
     compareHeaderWithManifest(name, header, manifest);

@@ -23,6 +23,11 @@ export async function applyRetention(store: BackupStore, prefix: string, policy:
     const tooOld = policy.keepDays > 0 && now.getTime() - backup.time.getTime() > policy.keepDays * DAY_MS;
     const tooMany = policy.keep > 0 && index >= policy.keep;
     if (!tooOld && !tooMany) continue;
+    const lockedUntil = (await store.stat(backup.name))?.lockedUntil;
+    if (lockedUntil && lockedUntil > now) {
+      log.info(`Retention: kept ${backup.name} (${tooOld ? `older than ${policy.keepDays} days` : `beyond the newest ${policy.keep}`}, but Object Lock keeps it until ${lockedUntil.toISOString()})`);
+      continue;
+    }
     await store.remove(backup.name);
     await store.remove(manifestName(backup.name));
     deleted.push(backup.name);

@@ -7,6 +7,7 @@ import type { Writable } from "node:stream";
 import { finished } from "node:stream/promises";
 import type { TransactionSql } from "../db.ts";
 import { log } from "../log.ts";
+import type { AgeIdentities } from "../age/identities.ts";
 import type { OnProgress } from "../progress.ts";
 import { quoteIdent } from "../quote.ts";
 import { renderTablesForLoad } from "../schema/render.ts";
@@ -17,6 +18,8 @@ import { readWithProgress, type CheckedBackup } from "./verify.ts";
 export interface StagingOptions {
   onProgress?: OnProgress;
   signal?: AbortSignal;
+  /** The key of an encrypted backup. */
+  identities?: AgeIdentities;
 }
 
 /** A schema name nobody else uses; it exists only inside the transaction that creates it. */

@@ -1,5 +1,6 @@
 // `verify`: is this file a complete, intact netraven-db backup? Size and SHA-256 against the manifest first (cheap,
 // no decompression), then a full parse of every byte (read.ts). No database needed.
+import type { AgeIdentities } from "../age/identities.ts";
 import { Sha256Counter } from "../checksum.ts";
 import { Errors } from "../errors.ts";
 import { fileError } from "../files.ts";
@@ -10,11 +11,13 @@ import type { BackupStore } from "../storage/store.ts";
 import type { BackupHeader } from "./format.ts";
 import { readManifest, writeManifest, type Manifest } from "./manifest.ts";
 import { manifestName } from "./naming.ts";
-import { readBackup, readHeader, type ReadHandlers, type ReadSummary } from "./read.ts";
+import { isEncryptedBackup, readBackup, readHeader, type ReadHandlers, type ReadSummary } from "./read.ts";
 
 export interface VerifyOptions {
   /** Write the time of this successful check into the manifest (`list` shows it). */
   record?: boolean;
+  /** The key of an encrypted backup; without it only its checksum is checked. */
+  identities?: AgeIdentities;
   onProgress?: OnProgress;
   signal?: AbortSignal;
 }
@@ -22,8 +25,10 @@ export interface VerifyOptions {
 export interface VerifyResult {
   name: string;
   manifest?: Manifest;
-  summary: ReadSummary;
+  /** What a full read found; undefined for an encrypted backup checked without its key (checksum only). */
+  summary?: ReadSummary;
   checksum: "matched" | "no manifest";
+  encrypted: boolean;
   durationMs: number;
 }
 
@@ -82,22 +87,28 @@ export function refuseNewer(name: string, header: BackupHeader, refusing: string
 }
 
 /** Reads every byte of the backup, reporting progress against `expectedBytes` (the manifest's size) when known. */
-export function readWithProgress(store: BackupStore, name: string, expectedBytes: number | undefined, options: Pick<VerifyOptions, "onProgress" | "signal">, handlers: ReadHandlers = {}, step = "Checking"): Promise<ReadSummary> {
+export function readWithProgress(store: BackupStore, name: string, expectedBytes: number | undefined, options: Pick<VerifyOptions, "onProgress" | "signal" | "identities">, handlers: ReadHandlers = {}, step = "Checking"): Promise<ReadSummary> {
   const onProgress = options.onProgress;
   const progress = onProgress ? (done: number, table: string | undefined) => onProgress({ step, item: table, done, total: expectedBytes }) : undefined;
-  return readBackup(store, name, { ...handlers, onProgress: progress }, { signal: options.signal, expectedBytes });
+  return readBackup(store, name, { ...handlers, onProgress: progress }, { signal: options.signal, expectedBytes, identities: options.identities });
 }
 
 export async function verifyBackup(store: BackupStore, name: string, options: VerifyOptions = {}): Promise<VerifyResult> {
   const started = Date.now();
   const manifest = await checkManifest(store, name, options);
   if (!manifest) log.warn(`${name} has no manifest (${manifestName(name)}): checking its structure only, not its checksum`);
-  const { header } = await readHeader(store, name);
+  const encrypted = manifest ? manifest.encryption !== null : await isEncryptedBackup(store, name);
+  if (encrypted && !options.identities) {
+    // The checksum proves the stored bytes are the ones written; what they hold needs the key.
+    if (!manifest) throw Errors.identityRequired(name);
+    return { name, manifest, checksum: "matched", encrypted, durationMs: Date.now() - started };
+  }
+  const { header } = await readHeader(store, name, options.identities);
   refuseNewer(name, header, "cannot check its SQL", "verify it with the netraven-db release that made it");
   const summary = await readWithProgress(store, name, manifest?.data_bytes, options);
   if (manifest) compareWithManifest(name, summary, manifest);
   if (manifest && options.record) {
     await writeManifest(store, name, { ...manifest, verified_at: new Date().toISOString() }).catch((error) => log.debug(`could not record the verification: ${(error as Error).message}`));
   }
-  return { name, manifest, summary, checksum: manifest ? "matched" : "no manifest", durationMs: Date.now() - started };
+  return { name, manifest, summary, checksum: manifest ? "matched" : "no manifest", encrypted, durationMs: Date.now() - started };
 }

@@ -23,8 +23,36 @@ export const lockArgs = {
 
 /** Where backups are (backup, list). */
 export const storeArgs = {
-  dir: { type: "string", valueHint: "path", description: `Backup directory, e.g. the backup volume; it must exist (default: ${DEFAULTS.dir}; env NETRAVEN_DB_DIR)` },
+  dir: {
+    type: "string",
+    valueHint: "path|s3://bucket/prefix/",
+    description: `Backup directory (it must exist), or an S3 location with the AWS_* settings (default: ${DEFAULTS.dir}; env NETRAVEN_DB_DIR)`,
+  },
 } as const satisfies ArgsDef;
+
+/** The key to read encrypted backups (verify, restore). */
+export const identityArgs = {
+  identity: { type: "string", valueHint: "file", description: "age identity (private key) file for encrypted backups; must be private (chmod 600) (env NETRAVEN_DB_IDENTITY_FILE)" },
+} as const satisfies ArgsDef;
+
+/**
+ * Flags that may be given more than once, per command (citty keeps only the last value, so they are collected from
+ * the command line here). Every other flag given twice is refused: silently taking one of two values is how a
+ * backup goes to one place when the admin asked for two.
+ */
+export const REPEATABLE: Record<string, readonly string[]> = { backup: ["dir", "encrypt-to"] };
+
+/** Every value of a repeatable flag, in order, from the raw command line. */
+export function allValues(rawArgs: readonly string[], flag: string): string[] {
+  const values: string[] = [];
+  for (let i = 0; i < rawArgs.length; i++) {
+    const arg = rawArgs[i]!;
+    if (arg === "--") break;
+    if (arg === `--${flag}`) values.push(rawArgs[++i] ?? "");
+    else if (arg.startsWith(`--${flag}=`)) values.push(arg.slice(flag.length + 3));
+  }
+  return values;
+}
 
 export const outputArgs = {
   json: { type: "boolean", description: "Print one JSON document on stdout (logs stay on stderr)" },

@@ -2,6 +2,7 @@
 // terminal, resolve the connection, and map any failure to one line on stderr (or a JSON error document on stdout
 // with --json) and an exit status. Commands never call process.exit.
 import { describeServer, resolveConnection, resolveRetry, type Env } from "../config.ts";
+import type { AgeIdentities } from "../age/identities.ts";
 import { connect, type Connection } from "../db.ts";
 import { createDatabase } from "../database.ts";
 import { Errors, exitStatusFor, isNetravenError, type ExitStatus } from "../errors.ts";
@@ -43,6 +44,15 @@ export async function runBody(flags: OutputFlags, contract: "default" | "checker
   } finally {
     release();
   }
+}
+
+/** --identity FILE, else the file NETRAVEN_DB_IDENTITY_FILE names (a path, not a *_FILE twin): the age key. */
+export async function readIdentities(flag: unknown, env: Env): Promise<AgeIdentities | undefined> {
+  const path = typeof flag === "string" ? flag : env.NETRAVEN_DB_IDENTITY_FILE;
+  if (path === undefined) return undefined;
+  if (path === "") throw Errors.emptyVariable("NETRAVEN_DB_IDENTITY_FILE");
+  const { readIdentityFile } = await import("../age/identities.ts");
+  return readIdentityFile(path, typeof flag === "string" ? "--identity" : "NETRAVEN_DB_IDENTITY_FILE");
 }
 
 export interface ConnectFlags {

@@ -2,7 +2,6 @@ import { defineCommand } from "citty";
 import { listBackups } from "../backup/list.ts";
 import { resolveBackupDir } from "../config.ts";
 import { EXIT } from "../errors.ts";
-import { requirePath } from "../files.ts";
 import { formatBytes, printJson, printResult } from "../output.ts";
 import { openStore } from "../storage/index.ts";
 import { outputArgs, storeArgs } from "./_args.ts";
@@ -13,14 +12,13 @@ const STATUS = { verified: "verified", checksummed: "checksum", "no-manifest": "
 export default defineCommand({
   meta: {
     name: "list",
-    description: "List the backups in a directory, newest first",
+    description: "List the backups in a directory or an S3 location, newest first",
   },
   args: { ...storeArgs, ...outputArgs },
   async run({ args }) {
     return runBody(args, "default", { doing: "list", outcome: "nothing was changed" }, async () => {
       const dir = resolveBackupDir(args.dir, process.env);
-      await requirePath(dir, "directory", "--dir");
-      const backups = await listBackups(openStore(dir));
+      const backups = await listBackups(await openStore(dir, { env: process.env, access: "read", setting: "--dir" }));
       if (args.json) {
         printJson({
           ok: true,
@@ -33,6 +31,7 @@ export default defineCommand({
             schema_version: b.manifest?.schema_version ?? null,
             rows_total: b.manifest?.rows_total ?? null,
             status: b.status,
+            encrypted: b.manifest ? b.manifest.encryption !== null : null,
             verified_at: b.manifest?.verified_at ?? null,
             problem: b.manifestProblem ?? null,
           })),
@@ -51,7 +50,7 @@ export default defineCommand({
           formatBytes(b.sizeBytes),
           b.manifest ? `v${b.manifest.schema_version}` : "-",
           b.manifest ? String(b.manifest.rows_total) : "-",
-          STATUS[b.status],
+          `${STATUS[b.status]}${b.manifest?.encryption ? ", encrypted" : ""}`,
         ]);
       }
       const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));

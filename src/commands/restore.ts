@@ -1,15 +1,14 @@
 import { defineCommand } from "citty";
 import { createInterface } from "node:readline/promises";
 import { preflight, restoreBackup, type RestorePlan } from "../backup/restore.ts";
-import { resolveConnection, resolveLockTimeoutMs, resolveSchemaName, Schemas } from "../config.ts";
+import { resolveConnection, resolveLockTimeoutMs, resolveRetry, resolveSchemaName, Schemas } from "../config.ts";
 import { Errors, EXIT } from "../errors.ts";
-import { requirePath } from "../files.ts";
 import { log } from "../log.ts";
 import { printJson, printResult } from "../output.ts";
 import { openBackupFile } from "../storage/index.ts";
 import { renderDriftText } from "../validate/report.ts";
-import { connectionArgs, lockArgs, outputArgs } from "./_args.ts";
-import { runBody, withConnection } from "./_run.ts";
+import { connectionArgs, identityArgs, lockArgs, outputArgs } from "./_args.ts";
+import { readIdentities, runBody, withConnection } from "./_run.ts";
 
 async function askToConfirm(plan: RestorePlan): Promise<boolean> {
   const rows = plan.replacing.reduce((n, t) => n + t.estimatedRows, 0);
@@ -39,7 +38,8 @@ export default defineCommand({
     description: "Restore a backup in one transaction after checking it; asks before replacing data",
   },
   args: {
-    file: { type: "positional", description: "Backup file (.sql.gz, .sql.zst or .sql)", required: true },
+    file: { type: "positional", description: "Backup file (.sql.gz, .sql.zst or .sql, + .age when encrypted), or s3://bucket/prefix/FILE", required: true },
+    ...identityArgs,
     yes: { type: "boolean", alias: "y", description: "Do not ask before replacing existing data (required when stdin is not a terminal)" },
     "target-db": { type: "string", valueHint: "name", description: "Restore into this database on the same server instead (created if missing)" },
     ...connectionArgs,
@@ -53,9 +53,9 @@ export default defineCommand({
       resolveConnection(args, env); // settings errors before the (slower) file check
       const lockTimeoutMs = resolveLockTimeoutMs(args["lock-timeout"], env);
       const target = args["target-db"] === undefined ? undefined : targetDatabase(args["target-db"]);
-      await requirePath(file, "file", "FILE");
-      const { store, name } = openBackupFile(file);
-      const backup = await preflight(store, name, { onProgress: run.onProgress, signal: run.signal });
+      const identities = await readIdentities(args.identity, env);
+      const { store, name } = await openBackupFile(file, { env, setting: "FILE", retry: resolveRetry(args, env) });
+      const backup = await preflight(store, name, { identities, onProgress: run.onProgress, signal: run.signal });
       // Without --schema/NETRAVEN_DB_SCHEMA the data goes back where it came from.
       const schema = resolveSchemaName(args.schema, env, backup.header.schema);
       const confirm = async (plan: RestorePlan) => {
@@ -63,7 +63,7 @@ export default defineCommand({
         if (!process.stdin.isTTY) throw Errors.confirmationRequired(plan.replacing.length, plan.database);
         return askToConfirm(plan);
       };
-      const options = { schema, lockTimeoutMs, confirm, onProgress: run.onProgress, signal: run.signal };
+      const options = { schema, lockTimeoutMs, confirm, identities, onProgress: run.onProgress, signal: run.signal };
       const result = await withConnection(args, env, run, (connection) => restoreBackup(connection, store, name, backup, options), { database: target, create: true, closeOnInterrupt: false });
       const mismatched = result.tables.filter((t) => t.expected !== t.restored);
       const rows = result.tables.reduce((n, t) => n + t.restored, 0);

@@ -1,13 +1,13 @@
 import { defineCommand } from "citty";
 import { trialRestore, type TrialResult } from "../backup/trial.ts";
 import { verifyBackup } from "../backup/verify.ts";
-import { resolveLockTimeoutMs } from "../config.ts";
+import { resolveLockTimeoutMs, resolveRetry } from "../config.ts";
 import { Errors, EXIT } from "../errors.ts";
 import { log } from "../log.ts";
 import { formatBytes, printJson } from "../output.ts";
 import { openBackupFile } from "../storage/index.ts";
-import { connectionArgs, lockArgs, outputArgs } from "./_args.ts";
-import { runBody, withConnection } from "./_run.ts";
+import { connectionArgs, identityArgs, lockArgs, outputArgs } from "./_args.ts";
+import { readIdentities, runBody, withConnection } from "./_run.ts";
 
 export default defineCommand({
   meta: {
@@ -15,7 +15,8 @@ export default defineCommand({
     description: "Check a backup file: checksum, then every byte parsed; --db also trial-restores it",
   },
   args: {
-    file: { type: "positional", description: "Backup file (.sql.gz, .sql.zst or .sql)", required: true },
+    file: { type: "positional", description: "Backup file (.sql.gz, .sql.zst or .sql, + .age when encrypted), or s3://bucket/prefix/FILE", required: true },
+    ...identityArgs,
     db: { type: "boolean", description: "Also load it into a scratch schema on the server (connection flags apply) and validate it; nothing is kept" },
     ...connectionArgs,
     ...lockArgs,
@@ -25,14 +26,22 @@ export default defineCommand({
     return runBody(args, "checker", { doing: "verify", outcome: "nothing was changed" }, async (run) => {
       const env = process.env;
       const file = String(args.file);
-      const { store, name } = openBackupFile(file);
       const lockTimeoutMs = args.db ? resolveLockTimeoutMs(args["lock-timeout"], env) : 0;
-      const result = await verifyBackup(store, name, { record: true, onProgress: run.onProgress, signal: run.signal });
+      const identities = await readIdentities(args.identity, env);
+      const { store, name } = await openBackupFile(file, { env, setting: "FILE", retry: resolveRetry(args, env), mustExist: false });
+      const result = await verifyBackup(store, name, { record: true, identities, onProgress: run.onProgress, signal: run.signal });
       const { summary } = result;
+      if (!summary) {
+        // Encrypted, checked without its key: the checksum is all that could be proven.
+        if (args.db) throw Errors.identityRequired(name);
+        if (args.json) printJson({ ok: true, file, checksum: result.checksum, encrypted: true, contents: "not checked (no --identity)", duration_ms: result.durationMs });
+        else log.success(`${name} is intact: its checksum matches (encrypted; its contents were not read)`);
+        return EXIT.OK;
+      }
       const rows = summary.tables.reduce((n, t) => n + t.rows, 0);
       let trial: TrialResult | undefined;
       if (args.db) {
-        const options = { lockTimeoutMs, onProgress: run.onProgress, signal: run.signal };
+        const options = { lockTimeoutMs, identities, onProgress: run.onProgress, signal: run.signal };
         trial = await withConnection(args, env, run, (connection) => trialRestore(connection, store, name, { header: summary.header, manifest: result.manifest, tables: summary.tables, dataBytes: summary.dataBytes }, options), { closeOnInterrupt: false });
         for (const d of trial.drifts) log.error(`${d.kind}: ${d.object} (expected ${d.expected}, found ${d.found})`);
         if (trial.drifts.length) throw Errors.badBackup(name, `restored into a scratch schema, it differs from the definitions in ${trial.drifts.length} way(s)`);
@@ -43,6 +52,7 @@ export default defineCommand({
           ok: true,
           file,
           checksum: result.checksum,
+          encrypted: result.encrypted,
           format_version: summary.header.format_version,
           schema_version: summary.header.schema_version,
           schema: summary.header.schema,

@@ -38,6 +38,16 @@ export const allTables: readonly TableDef[] = [...appTables, versionTable];
 export const EXTENSIONS = ["uuid-ossp", "pgcrypto"] as const;
 export type Extension = (typeof EXTENSIONS)[number];
 
+/**
+ * "13 NetRaven tables and netraven-db's version table": the counts init, validate and backup print differ by the
+ * version table, and a bare "14 tables" next to "13 tables" reads like something went missing.
+ */
+export function describeTables(names: readonly string[]): string {
+  const app = names.filter((name) => name !== versionTable.name).length;
+  const plural = app === 1 ? "" : "s";
+  return names.includes(versionTable.name) ? `${app} NetRaven table${plural} and netraven-db's version table` : `${app} NetRaven table${plural}`;
+}
+
 export function tablesInCreateOrder(tables: readonly TableDef[] = allTables): TableDef[] {
   const byName = new Map(tables.map((t) => [t.name, t]));
   const done = new Set<string>();

@@ -11,6 +11,8 @@ export interface StoredFile {
   name: string;
   size: number;
   modified: Date;
+  /** Object Lock: nobody can delete or overwrite it before this date. */
+  lockedUntil?: Date;
 }
 
 /** One backup being written. */

@@ -12,8 +12,9 @@ import { openBackupFile } from "../../src/storage/index.ts";
 
 // The manifest functions work on a store; these read and write the manifest of a backup file in its directory.
 const manifestPath = (file: string) => join(dirname(file), manifestName(basename(file)));
-const readManifest = (file: string) => readFromStore(openBackupFile(file).store, basename(file));
-const writeManifest = (file: string, m: Manifest) => writeToStore(openBackupFile(file).store, basename(file), m);
+const storeOf = async (file: string) => (await openBackupFile(file, { env: {}, setting: "FILE", mustExist: false })).store;
+const readManifest = async (file: string) => readFromStore(await storeOf(file), basename(file));
+const writeManifest = async (file: string, m: Manifest) => writeToStore(await storeOf(file), basename(file), m);
 const sha256File = (path: string) => digestStream(createReadStream(path));
 
 const dir = mkdtempSync(join(tmpdir(), "netraven-manifest-test-"));
@@ -122,6 +123,7 @@ function manifest(file: string, overrides: Partial<Manifest> = {}): Manifest {
     rows_total: 3,
     tables: [{ name: "users", rows: 3, columns: ["id", "username"] }],
     skipped_tables: [],
+    encryption: null,
     verified_at: null,
     ...overrides,
   };
