@@ -100,7 +100,10 @@ export async function createBackup(connection: Connection, stores: BackupStore[]
   let outputFailure: NetravenError | undefined;
   let copying = false;
   const aborted = whenAborted(options.signal);
+  // Once cleanup has begun, writes that fail (into a file just closed) are consequences, never the cause.
+  let cleaningUp = false;
   const onFailure = (error: Error) => {
+    if (cleaningUp) return;
     outputFailure ??= isNetravenError(error) ? error : Errors.internal(`the output thread failed: ${error.message}`, error);
   };
   try {
@@ -190,10 +193,11 @@ export async function createBackup(connection: Connection, stores: BackupStore[]
     if (result.written.length === 0) throw result.failed[0]!.failure;
     return result;
   } catch (error) {
+    cleaningUp = true;
+    const cause = options.signal?.aborted ? options.signal.reason : (outputFailure ?? error);
     output?.terminate();
     encryption?.abort();
     await fanOut.abort();
-    const cause = options.signal?.aborted ? options.signal.reason : (outputFailure ?? error);
     // The COPY may still be streaming on the connection: drop it rather than wait for the rest of the table.
     if (copying) await connection.sql.end({ timeout: 0 }).catch(() => undefined);
     throw cause;

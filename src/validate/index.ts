@@ -13,6 +13,9 @@ export interface ValidationResult {
   ok: boolean;
   schema: string;
   tablesChecked: number;
+  /** Defined tables found in the schema (0: nothing to compare, the database was never initialised). */
+  tablesPresent: number;
+  schemaExists: boolean;
   schemaVersion: number | null;
   expectedSchemaVersion: number;
   drifts: Drift[];
@@ -40,7 +43,7 @@ async function collectDrift(sql: Queryable, schema: string, options: ValidateOpt
     { facts, schemaVersion },
     options,
   );
-  return { ok: !hasErrors(drifts), schema, tablesChecked: allTables.length - 1, schemaVersion, expectedSchemaVersion: expectedVersion, drifts };
+  return { ok: !hasErrors(drifts), schema, tablesChecked: allTables.length - 1, tablesPresent: facts.tablesPresent, schemaExists: facts.schemaExists, schemaVersion, expectedSchemaVersion: expectedVersion, drifts };
 }
 
 /** Read-only check on its own connection; the transaction is always rolled back. */

@@ -16,7 +16,16 @@ function sentence(drift: Drift): string {
   return `${drift.object}: ${aspect[drift.kind] ?? ""}${drift.expected} expected, found ${drift.found}`;
 }
 
+/** A database that was never initialised has nothing to compare: say that, not "N errors (13 tables checked)". */
+function notInitialised(result: ValidationResult): string | undefined {
+  if (result.tablesPresent > 0) return undefined;
+  const where = result.schemaExists ? `schema "${result.schema}" holds none of the ${result.tablesChecked} NetRaven tables` : `schema "${result.schema}" does not exist`;
+  return `Nothing to compare: ${where}. To create it, run: netraven-db init${result.schema === "netraven" ? "" : ` --schema ${JSON.stringify(result.schema)}`}`;
+}
+
 export function renderDriftText(result: ValidationResult): string {
+  const empty = notInitialised(result);
+  if (empty) return empty;
   const errors = result.drifts.filter((d) => d.severity === "error").length;
   const warnings = result.drifts.length - errors;
   if (result.drifts.length === 0) return `Schema matches definitions (${result.tablesChecked} tables checked).`;
@@ -33,6 +42,8 @@ export function renderDriftJson(result: ValidationResult) {
     ok: result.ok,
     schema: result.schema,
     tables_checked: result.tablesChecked,
+    tables_present: result.tablesPresent,
+    initialised: result.tablesPresent > 0,
     schema_version: result.schemaVersion,
     expected_schema_version: result.expectedSchemaVersion,
     errors: result.drifts.filter((d) => d.severity === "error").length,

@@ -21,6 +21,8 @@ export interface ProxyOptions {
   cutAfterBytes?: number;
   /** Stop sending (but keep the connection open) after this many response body bytes. */
   stallAfterBytes?: number;
+  /** Never answer this request (the client waits: a writer provably in the middle of an upload). */
+  hold?: (request: IncomingMessage, index: number) => boolean;
 }
 
 export interface S3Proxy {
@@ -40,6 +42,12 @@ export async function startS3Proxy(target: string, options: ProxyOptions = {}): 
     const index = proxy.requests.length;
     const injected = options.inject?.(req, index);
     proxy.requests.push({ method: req.method ?? "", url: req.url ?? "", injected: Boolean(injected), headers: { ...req.headers } });
+    if (options.hold?.(req, index)) {
+      req.resume();
+      open.add(res);
+      res.once("close", () => open.delete(res));
+      return;
+    }
     if (injected) {
       req.resume();
       res.writeHead(injected.status, { "content-type": "application/xml", ...injected.headers });

@@ -15,7 +15,7 @@ const drift = (kind: string, object: string, expected: string | null, found: str
 });
 
 function result(drifts: Drift[], overrides: Partial<ValidationResult> = {}): ValidationResult {
-  return { ok: !drifts.some((d) => d.severity === "error"), schema: "netraven", tablesChecked: 13, schemaVersion: 2, expectedSchemaVersion: 2, drifts, ...overrides };
+  return { ok: !drifts.some((d) => d.severity === "error"), schema: "netraven", tablesChecked: 13, tablesPresent: 14, schemaExists: true, schemaVersion: 2, expectedSchemaVersion: 2, drifts, ...overrides };
 }
 
 const mixed = [
@@ -27,6 +27,14 @@ const mixed = [
 ];
 
 describe("text", () => {
+  test("a database never initialised: nothing to compare, and how to create the schema", () => {
+    const missing = result([drift("SCHEMA_MISSING", "schema netraven", "present", "missing")], { ok: false, tablesPresent: 0, schemaExists: false });
+    expect(renderDriftText(missing)).toBe('Nothing to compare: schema "netraven" does not exist. To create it, run: netraven-db init');
+    const empty = result([drift("TABLE_MISSING", "table users", "present", "missing")], { ok: false, tablesPresent: 0, schema: "app data" });
+    expect(renderDriftText(empty)).toBe('Nothing to compare: schema "app data" holds none of the 13 NetRaven tables. To create it, run: netraven-db init --schema "app data"');
+    expect(renderDriftJson(empty)).toMatchObject({ ok: false, tables_present: 0, initialised: false });
+  });
+
   test("a clean run is one sentence", () => {
     expect(renderDriftText(result([]))).toBe("Schema matches definitions (13 tables checked).");
   });
@@ -108,7 +116,7 @@ describe("text", () => {
 describe("JSON", () => {
   test("the documented keys, in order", () => {
     const json = renderDriftJson(result(mixed));
-    expect(Object.keys(json)).toEqual(["ok", "schema", "tables_checked", "schema_version", "expected_schema_version", "errors", "warnings", "differences"]);
+    expect(Object.keys(json)).toEqual(["ok", "schema", "tables_checked", "tables_present", "initialised", "schema_version", "expected_schema_version", "errors", "warnings", "differences"]);
     expect(json).toMatchObject({ ok: false, schema: "netraven", tables_checked: 13, schema_version: 2, expected_schema_version: 2, errors: 3, warnings: 2 });
   });
 
@@ -121,7 +129,7 @@ describe("JSON", () => {
   });
 
   test("a clean result", () => {
-    expect(renderDriftJson(result([]))).toEqual({ ok: true, schema: "netraven", tables_checked: 13, schema_version: 2, expected_schema_version: 2, errors: 0, warnings: 0, differences: [] });
+    expect(renderDriftJson(result([]))).toEqual({ ok: true, schema: "netraven", tables_checked: 13, tables_present: 14, initialised: true, schema_version: 2, expected_schema_version: 2, errors: 0, warnings: 0, differences: [] });
   });
 
   test("null versions and null expected/found survive serialisation as null", () => {
