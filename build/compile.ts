@@ -78,6 +78,13 @@ function canRun(variant: Variant, binary: string): boolean {
   return variant === "linux-x64" || variant === "linux-x64-baseline";
 }
 
+// The binary bundles node_modules/postgres: refuse to build it without the fixes build/patch-postgres.mjs applies.
+const patched = spawnSync(process.execPath, [join(root, "build/patch-postgres.mjs"), "--check"], { encoding: "utf8" });
+if (patched.status !== 0) {
+  console.error(patched.stderr.trim() || patched.stdout.trim());
+  process.exit(1);
+}
+
 const all = process.argv.includes("--all");
 mkdirSync(dist, { recursive: true });
 const revision = gitRevision();

@@ -7,7 +7,10 @@
 //    null: the TypeError is thrown from a timer and kills the process (found by tests/reliability/crashes.test.ts,
 //    which stops the server in the middle of a backup). A closed connection has nothing to write to.
 // Plain Node so it runs as the npm postinstall hook before Bun exists. Idempotent; fails loudly when the upstream
-// text changed, so an upgrade cannot silently drop a fix (tests/db/copy-fixes.test.ts proves both behaviours).
+// text changed, so an upgrade cannot silently drop a fix (tests/db/copy-fixes.test.ts proves each behaviour).
+// `--check` changes nothing and exits 1 when a fix is missing: build/compile.ts runs it before every build, because
+// `npm ci --ignore-scripts` skips the postinstall hook silently. npm has no built-in patch mechanism (patch-package
+// would be one more dependency doing the same text replacement, and Bun's `bun patch` does not run under npm ci).
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -31,21 +34,26 @@ const fixes = [
   },
 ];
 
+const check = process.argv.includes("--check");
 if (!existsSync(root)) {
   console.log("patch-postgres: node_modules/postgres not installed; nothing to patch");
-  process.exit(0);
+  process.exit(check ? 1 : 0);
 }
 for (const file of ["src/connection.js", "cjs/src/connection.js"]) {
   const path = join(root, file);
   let text = readFileSync(path, "utf8");
   for (const fix of fixes) {
     if (text.includes(fix.to)) continue;
+    if (check) {
+      console.error(`patch-postgres: "${fix.name}" is missing in node_modules/postgres/${file}; run: node build/patch-postgres.mjs (npm ci --ignore-scripts skips it)`);
+      process.exit(1);
+    }
     if (!text.includes(fix.from)) {
       console.error(`patch-postgres: cannot apply "${fix.name}" to ${file}: upstream code changed; review the patch`);
       process.exit(1);
     }
     text = text.replace(fix.from, fix.to);
   }
-  writeFileSync(path, text);
+  if (!check) writeFileSync(path, text);
 }
 console.log(`patch-postgres: ${fixes.length} postgres.js fixes in place`);
