@@ -30,8 +30,9 @@ export const storeArgs = {
   },
 } as const satisfies ArgsDef;
 
-/** The key to read encrypted backups (verify, restore). */
-export const identityArgs = {
+/** The backup a command reads, and the key to read it when it is encrypted (verify, restore). */
+export const backupFileArgs = {
+  file: { type: "positional", description: "Backup file (.sql.gz, .sql.zst or .sql, + .age when encrypted), or s3://bucket/prefix/FILE", required: true },
   identity: { type: "string", valueHint: "file", description: "age identity (private key) file for encrypted backups; must be private (chmod 600) (env NETRAVEN_DB_IDENTITY_FILE)" },
 } as const satisfies ArgsDef;
 

@@ -7,7 +7,7 @@ import { log } from "../log.ts";
 import { printJson, printResult } from "../output.ts";
 import { openBackupFile } from "../storage/index.ts";
 import { renderDriftText } from "../validate/report.ts";
-import { connectionArgs, identityArgs, lockArgs, outputArgs } from "./_args.ts";
+import { connectionArgs, backupFileArgs, lockArgs, outputArgs } from "./_args.ts";
 import { readIdentities, runBody, withConnection } from "./_run.ts";
 
 async function askToConfirm(plan: RestorePlan): Promise<boolean> {
@@ -38,8 +38,7 @@ export default defineCommand({
     description: "Restore a backup in one transaction after checking it; asks before replacing data",
   },
   args: {
-    file: { type: "positional", description: "Backup file (.sql.gz, .sql.zst or .sql, + .age when encrypted), or s3://bucket/prefix/FILE", required: true },
-    ...identityArgs,
+    ...backupFileArgs,
     yes: { type: "boolean", alias: "y", description: "Do not ask before replacing existing data (required when stdin is not a terminal)" },
     "target-db": { type: "string", valueHint: "name", description: "Restore into this database on the same server instead (created if missing)" },
     ...connectionArgs,

@@ -6,7 +6,7 @@ import { Errors, EXIT } from "../errors.ts";
 import { log } from "../log.ts";
 import { formatBytes, printJson } from "../output.ts";
 import { openBackupFile } from "../storage/index.ts";
-import { connectionArgs, identityArgs, lockArgs, outputArgs } from "./_args.ts";
+import { connectionArgs, backupFileArgs, lockArgs, outputArgs } from "./_args.ts";
 import { readIdentities, runBody, withConnection } from "./_run.ts";
 
 export default defineCommand({
@@ -15,8 +15,7 @@ export default defineCommand({
     description: "Check a backup file: checksum, then every byte parsed; --db also trial-restores it",
   },
   args: {
-    file: { type: "positional", description: "Backup file (.sql.gz, .sql.zst or .sql, + .age when encrypted), or s3://bucket/prefix/FILE", required: true },
-    ...identityArgs,
+    ...backupFileArgs,
     db: { type: "boolean", description: "Also load it into a scratch schema on the server (connection flags apply) and validate it; nothing is kept" },
     ...connectionArgs,
     ...lockArgs,
