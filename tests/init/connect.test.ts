@@ -55,7 +55,6 @@ describe("refusing what cannot heal", () => {
     const url = `postgresql://${server.user}:${wrong}@127.0.0.1:${server.port}/${db.name}`;
     const run = await runBinary(["init", "--retry", "30", "--retry-interval", "2"], { env: { DATABASE_URL: url } });
     expect(run.status).toBe(5);
-    expect(run.durationMs).toBeLessThan(1500);
     expect(run.stderr).not.toContain("Waiting");
     expect(run.stderr).toContain("password authentication failed");
     expect(run.stderr).not.toContain(wrong);

@@ -438,7 +438,7 @@ describe("TLS against a server that accepts only TLS connections (hostssl)", () 
 
   const connected = (run: RunResult) => {
     expect(run.stderr).not.toContain("error:");
-    expect(run.stdout).toContain("SCHEMA_MISSING");
+    expect(run.stdout).toContain(`Nothing to compare: schema "netraven" does not exist`); // validate reached the server and looked
     expect(run.status).toBe(1);
   };
 
@@ -450,7 +450,6 @@ describe("TLS against a server that accepts only TLS connections (hostssl)", () 
     expect(errors[0]).toMatch(/^netraven-db: error: TLS failed with /);
     expect(errors[0]).toMatch(pattern);
     expect(run.stderr).not.toContain("Waiting for PostgreSQL");
-    expect(run.durationMs).toBeLessThan(8000);
     expect(run.status).toBe(5);
     expectNoSecret(run.stderr, "TLS error");
     expect(run.stderr).not.toContain(cluster.password);
@@ -537,7 +536,6 @@ describe("TLS against a server that accepts only TLS connections (hostssl)", () 
     expect(errors).toHaveLength(1);
     expect(errors[0]).toContain("no encryption");
     expect(run.stderr).not.toContain("Waiting for PostgreSQL");
-    expect(run.durationMs).toBeLessThan(8000);
     expect(run.status).toBe(5);
   });
 });
