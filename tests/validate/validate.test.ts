@@ -103,7 +103,9 @@ describe("extras and --strict", () => {
     const db = await initialised();
     await db.sql`drop index netraven.ix_tags_id`;
     const { doc } = await validateJson(db.env);
-    expect(Object.keys(doc).sort()).toEqual(["differences", "errors", "expected_schema_version", "ok", "schema", "schema_version", "tables_checked", "warnings"]);
+    expect(Object.keys(doc).sort()).toEqual(["differences", "errors", "expected_schema_version", "initialised", "ok", "schema", "schema_version", "tables_checked", "tables_present", "warnings"]);
+    expect(doc.initialised).toBe(true);
+    expect(doc.tables_present).toBe(14);
     expect(doc.differences[0]).toEqual({ kind: "INDEX_MISSING", object: "index ix_tags_id on tags", expected: "btree (id)", found: "missing", severity: "error" });
   });
 });
