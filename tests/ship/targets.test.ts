@@ -9,13 +9,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { requireBinary } from "../harness/binary.ts";
+import { EXPECT_ALL } from "../harness/tools.ts";
 
 const TIMEOUT = 120_000;
 const ROOT = resolve(import.meta.dir, "..", "..");
 const DIST = join(ROOT, "dist");
 const SUMS = join(DIST, "SHA256SUMS");
 const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
-const expectAll = process.env.NETRAVEN_DB_EXPECT_ALL_TARGETS === "1";
 
 /** What each variant must be, from its ELF header. */
 const VARIANTS: Record<string, { machine: string; interpreter: string }> = {
@@ -108,7 +108,7 @@ if (existsSync(SUMS)) {
     test("dist/netraven-db is the host's release binary (or, outside CI, a newer `npm run build`)", () => {
       const host = process.arch === "arm64" ? "linux-arm64" : "linux-x64";
       const same = sha256(requireBinary()) === sha256(join(DIST, `netraven-db-${host}`));
-      if (!same && !expectAll && statSync(requireBinary()).mtimeMs > statSync(SUMS).mtimeMs + 5_000) {
+      if (!same && !EXPECT_ALL && statSync(requireBinary()).mtimeMs > statSync(SUMS).mtimeMs + 5_000) {
         // A developer ran `npm run build` after `npm run build:all`: dist/netraven-db is newer than the release set.
         console.warn("dist/netraven-db was rebuilt after build:all; the release binaries in dist/ are older");
         return;
@@ -118,8 +118,8 @@ if (existsSync(SUMS)) {
   });
 } else {
   describe("host binary only (no dist/SHA256SUMS: npm run build:all was not run)", () => {
-    test(expectAll ? "NETRAVEN_DB_EXPECT_ALL_TARGETS=1 but dist/SHA256SUMS is missing" : "dist/netraven-db prints --version with the revision", () => {
-      if (expectAll) {
+    test(EXPECT_ALL ? "NETRAVEN_DB_EXPECT_ALL_TARGETS=1 but dist/SHA256SUMS is missing" : "dist/netraven-db prints --version with the revision", () => {
+      if (EXPECT_ALL) {
         throw new Error(`${SUMS} is missing, so the release targets were not built; NETRAVEN_DB_EXPECT_ALL_TARGETS=1 (set by .ci/run) requires them: run \`npm run build:all\``);
       }
       console.warn("dist/SHA256SUMS missing: checking the host binary only (npm run build:all builds and checksums every target)");
