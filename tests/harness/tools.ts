@@ -14,6 +14,8 @@ export interface OptionalTool {
   /** How to get it; .ci/run does exactly this. */
   install: string;
   found: boolean;
+  /** What "missing" means for it: "not installed", "not built". */
+  absent: string;
   /** "" when found, else " [WITHOUT name: not installed]": append it to the name of a test that uses the tool. */
   note: string;
 }
@@ -24,8 +26,8 @@ export const commandWorks = (argv: string[]): boolean => spawnSync(argv[0]!, arg
 /** A file counts as installed when it exists (a loader, a library directory). */
 export const fileExists = (path: string): boolean => existsSync(path);
 
-export function optionalTool(name: string, found: boolean, install: string): OptionalTool {
-  return { name, install, found, note: found ? "" : ` [WITHOUT ${name}: not installed]` };
+export function optionalTool(name: string, found: boolean, install: string, absent = "not installed"): OptionalTool {
+  return { name, install, found, absent, note: found ? "" : ` [WITHOUT ${name}: ${absent}]` };
 }
 
 /**
@@ -36,8 +38,8 @@ export function optionalTool(name: string, found: boolean, install: string): Opt
 export function useTool(tool: OptionalTool): boolean {
   if (tool.found) return true;
   if (EXPECT_ALL) {
-    throw new Error(`${tool.name} is not installed, and NETRAVEN_DB_EXPECT_ALL_TARGETS=1 (set by .ci/run) requires it: ${tool.install}`);
+    throw new Error(`${tool.name}: ${tool.absent}, and NETRAVEN_DB_EXPECT_ALL_TARGETS=1 (set by .ci/run) requires it: ${tool.install}`);
   }
-  console.warn(`${tool.name} is not installed (${tool.install}): this test ran without it`);
+  console.warn(`${tool.name}: ${tool.absent} (${tool.install}); this test ran without it`);
   return false;
 }
