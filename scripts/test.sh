@@ -4,7 +4,7 @@
 # the temp dir, and print "N passed, N failed".
 # Needs the PostgreSQL server package (apt-get install -y postgresql) unless DATABASE_URL points at a server.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 [ -x node_modules/.bin/bun ] || npm ci --no-audit --no-fund || exit 1
 export PATH="$PWD/node_modules/.bin:$PATH"
