@@ -23,12 +23,14 @@ for (const [signal, status] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 12
 beforeEach(() => testStarted());
 afterEach(() => testEnded());
 
+// Generous timeout: on a busy machine, stopping servers and removing a run's data (about 1 GB) can take a while, and
+// a teardown cut short by the hook timeout would leave the servers running.
 afterAll(async () => {
   try {
     await runEnded();
-    await dropCreatedDatabases();
+    await dropCreatedDatabases({ dropEach: server.kind === "DATABASE_URL" });
     await server.stop();
   } finally {
     await stopSharedRgw();
   }
-});
+}, { timeout: 600_000 });
