@@ -1,12 +1,11 @@
 // Every command has a case here: the Record type makes adding a command without a test a type error.
 // Each case runs the compiled binary from an empty directory and checks exit status, stdout and stderr apart.
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CommandName } from "../src/commands/index.ts";
 import { runBinary } from "./harness/binary.ts";
 import { createTestDatabase } from "./harness/db.ts";
+import { tempDir } from "./harness/cleanup.ts";
 
 const cases: Record<CommandName, () => Promise<void>> = {
   async init() {
@@ -27,7 +26,7 @@ const cases: Record<CommandName, () => Promise<void>> = {
   async backup() {
     const db = await createTestDatabase();
     await runBinary(["init"], { env: db.env });
-    const dir = mkdtempSync(join(tmpdir(), "netraven-cmd-"));
+    const dir = tempDir("cmd");
     const run = await runBinary(["backup", "--dir", dir, "--quiet"], { env: db.env });
     expect(run.status).toBe(0);
     expect(run.stdout).toBe("");
@@ -40,7 +39,7 @@ const cases: Record<CommandName, () => Promise<void>> = {
     expect(run.stderr).toContain("cannot read /definitely/not/here.sql.gz: does not exist");
   },
   async list() {
-    const dir = mkdtempSync(join(tmpdir(), "netraven-cmd-"));
+    const dir = tempDir("cmd");
     const run = await runBinary(["list", "--dir", dir, "--json"], {});
     expect(run.status).toBe(0);
     expect(JSON.parse(run.stdout)).toEqual({ ok: true, dir, backups: [] });
@@ -83,7 +82,7 @@ describe("the root command", () => {
   });
 
   test("a stray .env in the working directory is ignored", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "netraven-env-"));
+    const dir = tempDir("env");
     await Bun.write(join(dir, ".env"), "DATABASE_URL=postgresql://evil:evil@127.0.0.1:1/evil\n");
     const run = await runBinary(["validate"], { cwd: dir, env: {} });
     expect(run.status).toBe(3);

@@ -1,15 +1,14 @@
 // backup → verify → restore through the compiled binary against a real PostgreSQL, with realistic data.
 import { describe, expect, test } from "bun:test";
 import { spawn, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runBinary } from "../harness/binary.ts";
 import { createCluster } from "../harness/cluster.ts";
 import { createTestDatabase, testServer, type TestDatabase } from "../harness/db.ts";
 import { fillRealisticData, tableChecksums } from "../harness/data.ts";
+import { tempDir } from "../harness/cleanup.ts";
 
-const tempDir = () => mkdtempSync(join(tmpdir(), "netraven-bk-"));
 const backupsIn = (dir: string) => readdirSync(dir).filter((f) => /\.sql(\.gz|\.zst)?$/.test(f));
 
 async function initialisedWithData(devices = 2000): Promise<TestDatabase> {
@@ -32,7 +31,7 @@ describe("round trip", () => {
   for (const compression of ["gzip", "zstd", "none"] as const) {
     test(`${compression}: backup, restore into a fresh database, every table identical row for row`, async () => {
       const source = await initialisedWithData();
-      const dir = tempDir();
+      const dir = tempDir("bk");
       const { file, manifest } = await backupOnce(source, dir, ["--compress", compression]);
       expect(file.endsWith({ gzip: ".sql.gz", zstd: ".sql.zst", none: ".sql" }[compression])).toBe(true);
       expect(statSync(file).mode & 0o777).toBe(0o600);
@@ -57,7 +56,7 @@ describe("round trip", () => {
 
   test("the same file restores with plain psql into a fresh database, with the same result", async () => {
     const source = await initialisedWithData(500);
-    const dir = tempDir();
+    const dir = tempDir("bk");
     const { file } = await backupOnce(source, dir);
     const target = await createTestDatabase();
     const result = spawnSync("bash", ["-c", `gunzip -c "${file}" | psql -X -q -v ON_ERROR_STOP=1 "${target.url}"`], { encoding: "utf8" });
@@ -72,7 +71,7 @@ describe("round trip", () => {
 
   test("restoring into an empty, never-initialised database bootstraps it first", async () => {
     const source = await initialisedWithData(200);
-    const { file } = await backupOnce(source, tempDir());
+    const { file } = await backupOnce(source, tempDir("bk"));
     const target = await createTestDatabase();
     const restore = await runBinary(["restore", file], { env: target.env }); // nothing to replace: no --yes needed
     expect(restore.status).toBe(0);
@@ -84,7 +83,7 @@ describe("round trip", () => {
 
   test("--target-db creates the database and restores there; list shows the backup", async () => {
     const source = await initialisedWithData(100);
-    const dir = tempDir();
+    const dir = tempDir("bk");
     const { file } = await backupOnce(source, dir);
     const name = `${source.name}_copy`;
     const restore = await runBinary(["restore", file, "--target-db", name], { env: source.env });
@@ -102,7 +101,7 @@ describe("round trip", () => {
 describe("consistency", () => {
   test("a backup taken while the app writes restores without foreign-key violations", async () => {
     const source = await initialisedWithData(3000);
-    const dir = tempDir();
+    const dir = tempDir("bk");
     // A writer that keeps inserting parents and children and deleting old ones, across FK-linked tables.
     const writer = spawn("psql", ["-X", "-q", source.url], { stdio: ["pipe", "ignore", "pipe"] });
     let stop = false;
@@ -139,10 +138,10 @@ describe("consistency", () => {
 describe("bad files are refused before anything changes", () => {
   async function damagedCopies() {
     const source = await initialisedWithData(300);
-    const dir = tempDir();
+    const dir = tempDir("bk");
     const { file } = await backupOnce(source, dir);
-    const other = await backupOnce(source, tempDir());
-    const bad = tempDir();
+    const other = await backupOnce(source, tempDir("bk"));
+    const bad = tempDir("bk");
     const bytes = readFileSync(file);
     const cases: Record<string, string> = {};
     const put = (name: string, data: Buffer, manifest?: string) => {
@@ -192,7 +191,7 @@ describe("bad files are refused before anything changes", () => {
 describe("restore safety", () => {
   test("no terminal and no --yes: refused with exit 9, nothing changed", async () => {
     const source = await initialisedWithData(100);
-    const { file } = await backupOnce(source, tempDir());
+    const { file } = await backupOnce(source, tempDir("bk"));
     const target = await initialisedWithData(60);
     const before = await tableChecksums(target.sql);
     const run = await runBinary(["restore", file], { env: target.env });
@@ -206,7 +205,7 @@ describe("restore safety", () => {
     // An orphan row: the restore's foreign key on devices.owner_id will fail after all data is loaded.
     await source.sql.unsafe(`alter table netraven.devices drop constraint devices_owner_id_fkey;
       insert into netraven.devices (id, hostname, ip_address, device_type, owner_id) values ('orphan', 'o', '1.1.1.1', 'x', 'no-such-user')`);
-    const { file } = await backupOnce(source, tempDir());
+    const { file } = await backupOnce(source, tempDir("bk"));
     const target = await initialisedWithData(60);
     const before = await tableChecksums(target.sql);
     const run = await runBinary(["restore", file, "--yes"], { env: target.env });
@@ -221,7 +220,7 @@ describe("restore safety", () => {
 describe("retention and failures", () => {
   test("retention deletes exactly this tool's expired backups, never foreign files or the newest", async () => {
     const db = await initialisedWithData(20);
-    const dir = tempDir();
+    const dir = tempDir("bk");
     const { file } = await backupOnce(db, dir, ["--keep-days", "0"]);
     const manifest = JSON.parse(readFileSync(`${file}.json`, "utf8"));
     const fake = (daysAgo: number, prefix = "netraven") => {
@@ -256,7 +255,7 @@ describe("retention and failures", () => {
 
   test("a failed backup exits non-zero and leaves no partial file", async () => {
     const db = await initialisedWithData(400);
-    const dir = tempDir();
+    const dir = tempDir("bk");
     // Unreachable server.
     const unreachable = await runBinary(["backup", "--dir", dir, "--retry", "1"], { env: { DATABASE_URL: "postgresql://u:p@127.0.0.1:1/db" } });
     expect(unreachable.status).toBe(4);
@@ -285,7 +284,7 @@ describe("retention and failures", () => {
 describe("verify --db and the unix socket", () => {
   test("verify --db trial-restores a good file and rolls back; a file whose data breaks a key fails it", async () => {
     const source = await initialisedWithData(100);
-    const { file } = await backupOnce(source, tempDir());
+    const { file } = await backupOnce(source, tempDir("bk"));
     const scratch = await createTestDatabase();
     const good = await runBinary(["verify", file, "--db", "--json"], { env: scratch.env });
     expect(good.status).toBe(0);
@@ -295,7 +294,7 @@ describe("verify --db and the unix socket", () => {
 
     await source.sql.unsafe(`alter table netraven.devices drop constraint devices_owner_id_fkey;
       insert into netraven.devices (id, hostname, ip_address, device_type, owner_id) values ('orphan', 'o', '1.1.1.1', 'x', 'no-such-user')`);
-    const { file: orphaned } = await backupOnce(source, tempDir());
+    const { file: orphaned } = await backupOnce(source, tempDir("bk"));
     expect((await runBinary(["verify", orphaned], {})).status).toBe(0); // the file itself is intact
     const trial = await runBinary(["verify", orphaned, "--db"], { env: scratch.env });
     expect(trial.status).toBe(1);
@@ -308,7 +307,7 @@ describe("verify --db and the unix socket", () => {
       spawnSync("psql", ["-X", "-q", "-h", cluster.socketDir, "-p", String(cluster.port), "-U", "postgres", "-d", "postgres", "-c", "create database app"]);
       const env = { PGHOST: cluster.socketDir, PGPORT: String(cluster.port), PGUSER: "postgres", PGDATABASE: "app" };
       expect((await runBinary(["init"], { env })).status).toBe(0);
-      const dir = tempDir();
+      const dir = tempDir("bk");
       const backup = await runBinary(["backup", "--dir", dir, "--json"], { env });
       expect(backup.status).toBe(0);
       const restore = await runBinary(["restore", JSON.parse(backup.stdout).path, "--yes", "--target-db", "copy"], {

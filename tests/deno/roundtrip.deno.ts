@@ -46,11 +46,12 @@ interface Run {
   stderr: string;
 }
 
-/** `deno run -A src/main.ts ARGS` from the repository root, with only PATH, HOME and DATABASE_URL set. */
+/** `deno run -A src/main.ts ARGS` from the repository root, with only PATH, HOME, TMPDIR and DATABASE_URL set. */
 function netravenDb(args: string[], database = SOURCE_DB): Run {
   const result = spawnSync(Deno.execPath(), ["run", "-A", "src/main.ts", ...args], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: backups ?? tmpdir(), DATABASE_URL: cluster!.url(database), NO_COLOR: "1" },
+    // TMPDIR as in tests/harness/binary.ts: what the tool leaves in the temp dir counts against the run.
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: backups ?? tmpdir(), TMPDIR: tmpdir(), DATABASE_URL: cluster!.url(database), NO_COLOR: "1" },
     encoding: "utf8",
     timeout: 120_000,
   });

@@ -1,5 +1,7 @@
 // Runs the compiled binary the way users get it: dist/netraven-db (or $NETRAVEN_DB_BINARY), from an empty
-// temporary directory with no node_modules, with only the environment the test passes (plus PATH).
+// temporary directory with no node_modules, with only the environment the test passes (plus PATH, HOME = that
+// directory, and TMPDIR when set, so whatever the binary leaves in the temp dir counts against the run:
+// scripts/test.sh points TMPDIR at a private directory and fails the run when anything is left in it).
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,6 +25,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Called once the process is running (e.g. to read /proc/<pid>/cmdline or to kill it). */
   onSpawn?: (pid: number) => void;
+  /** Run this instead of dist/netraven-db: the binary, or an emulator's argv ending with the binary to emulate. */
+  command?: string[];
 }
 
 export function requireBinary(): string {
@@ -31,22 +35,30 @@ export function requireBinary(): string {
 }
 
 export function runBinary(args: string[], options: RunOptions = {}): Promise<RunResult> {
-  const binary = requireBinary();
+  const [file, ...prefix] = options.command ?? [requireBinary()];
   const cwd = options.cwd ?? mkdtempSync(join(tmpdir(), "netraven-cwd-"));
+  const removeCwd = () => {
+    if (!options.cwd) rmSync(cwd, { recursive: true, force: true });
+  };
   const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: cwd };
+  if (process.env.TMPDIR) env.TMPDIR = process.env.TMPDIR;
   for (const [key, value] of Object.entries(options.env ?? {})) if (value !== undefined) env[key] = value;
   const started = Date.now();
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(binary, args, { cwd, env, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(file!, [...prefix, ...args], { cwd, env, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (chunk) => (stdout += chunk));
     child.stderr.setEncoding("utf8").on("data", (chunk) => (stderr += chunk));
     const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000);
-    child.on("error", reject);
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      removeCwd();
+      reject(error);
+    });
     child.on("close", (status, signal) => {
       clearTimeout(timer);
-      if (!options.cwd) rmSync(cwd, { recursive: true, force: true });
+      removeCwd();
       resolvePromise({ status, signal, stdout, stderr, durationMs: Date.now() - started, pid: child.pid ?? -1 });
     });
     if (options.input !== undefined) child.stdin.end(options.input);

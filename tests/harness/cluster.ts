@@ -82,6 +82,24 @@ export interface ClusterOptions {
 export async function createCluster(options: ClusterOptions = {}): Promise<Cluster> {
   const bin = findPgBin();
   const root = mkdtempSync(join(tmpdir(), "netraven-pg-"));
+  try {
+    return await setUpCluster(bin, root, options);
+  } catch (error) {
+    // Failed half-way (initdb, openssl, a port taken at start): no caller holds a Cluster to destroy, so undo here.
+    const dataDir = join(root, "data");
+    if (existsSync(join(dataDir, "postmaster.pid"))) {
+      try {
+        runAsServerUser(join(bin, "pg_ctl"), ["-D", dataDir, "-m", "immediate", "-w", "stop"]);
+      } catch {
+        // not running after all
+      }
+    }
+    rmSync(root, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function setUpCluster(bin: string, root: string, options: ClusterOptions): Promise<Cluster> {
   chmodSync(root, 0o755);
   own(root);
   const dataDir = join(root, "data");

@@ -44,10 +44,17 @@ export async function createTestDatabase(prefix = "nrt"): Promise<TestDatabase> 
   return { name, url, env: { DATABASE_URL: url }, sql: client(url) };
 }
 
-export async function dropCreatedDatabases(): Promise<void> {
+/**
+ * At the end of a run: drops every database the tests created, one by one, when the server is not ours to throw
+ * away (DATABASE_URL). A throwaway cluster or container goes as a whole, so there `dropEach` is false: each DROP
+ * DATABASE costs a checkpoint (about 0.1 s measured here, hundreds of databases per run), minutes for nothing.
+ */
+export async function dropCreatedDatabases({ dropEach = true }: { dropEach?: boolean } = {}): Promise<void> {
+  const names = created.splice(0);
+  if (!admin && (!dropEach || names.length === 0)) return;
   const sql = adminSql();
-  for (const name of created.splice(0)) {
-    await sql.unsafe(`drop database if exists "${name}" with (force)`).catch(() => undefined);
+  if (dropEach) {
+    for (const name of names) await sql.unsafe(`drop database if exists "${name}" with (force)`).catch(() => undefined);
   }
   await sql.end({ timeout: 1 });
   admin = undefined;

@@ -53,7 +53,7 @@ describe("refusing what cannot heal", () => {
     const server = testServer();
     const wrong = "definitely-Wrong-pw";
     const url = `postgresql://${server.user}:${wrong}@127.0.0.1:${server.port}/${db.name}`;
-    const run = await runBinary(["init", "--retry", "30", "--retry-interval", "2"], { env: { DATABASE_URL: url } });
+    const run = await runBinary(["init", "--retry", "30", "--retry-interval", "10"], { env: { DATABASE_URL: url } });
     expect(run.status).toBe(5);
     expect(run.stderr).not.toContain("Waiting");
     expect(run.stderr).toContain("password authentication failed");

@@ -1,9 +1,7 @@
 // Many processes at once, against one real server: the lock must serialise them and nobody may fail.
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { runBinary } from "../harness/binary.ts";
+import { tempDir } from "../harness/cleanup.ts";
 import { createTestDatabase } from "../harness/db.ts";
 import { fillRealisticData, tableChecksums } from "../harness/data.ts";
 
@@ -39,13 +37,23 @@ describe("restore against restore", () => {
     const source = await createTestDatabase();
     expect((await runBinary(["init"], { env: source.env })).status).toBe(0);
     await fillRealisticData(source.sql, { devices: 15_000 });
-    const dir = mkdtempSync(join(tmpdir(), "netraven-rr-"));
+    const dir = tempDir("rr");
     const backup = await runBinary(["backup", "--dir", dir, "--json"], { env: source.env });
     expect(backup.status).toBe(0);
     const file = JSON.parse(backup.stdout).path as string;
     const expected = await tableChecksums(source.sql);
 
+    // A live database, as at 3 a.m.: initialised, so the restores' bootstrap has nothing to create and only the
+    // schema lock can keep them apart (on an empty database, CREATE EXTENSION alone would make the second one wait).
     const target = await createTestDatabase();
+    expect((await runBinary(["init"], { env: target.env })).status).toBe(0);
+    // Every DDL statement in the target is logged with the transaction that ran it (ids are handed out in the order
+    // the statements run; rows of a rolled-back transaction vanish), so the log shows which restores committed and
+    // whether one ran while the other was working.
+    await target.sql.unsafe(`
+      create table public.ddl_log (id bigserial primary key, xact bigint not null default txid_current(), tag text not null);
+      create function public.log_ddl() returns event_trigger language plpgsql as $$ begin insert into public.ddl_log (tag) values (tg_tag); end $$;
+      create event trigger log_ddl on ddl_command_start execute function public.log_ddl();`);
     const first = runBinary(["restore", file, "--yes", "--json"], { env: target.env });
     // Wait until the first restore holds the lock (it shows up in pg_locks as an advisory lock).
     for (let i = 0; i < 100; i++) {
@@ -64,7 +72,16 @@ describe("restore against restore", () => {
     expect(waitingResult.stderr).toContain("Waiting for another netraven-db run");
     expect(waitingResult.status).toBe(0);
     expect(await tableChecksums(target.sql)).toEqual(expected);
-    // Each successful restore recorded itself; nothing else happened in between.
-    expect(readFileSync(file).length).toBeGreaterThan(0);
+    // Each successful restore committed its own complete run of DDL (staging schema, the swap), the refused one
+    // none, and nothing of the other restore happened in between: the log is exactly two uninterrupted runs.
+    const log = await target.sql<{ xact: string; tag: string }[]>`select xact::text, tag from public.ddl_log order by id`;
+    const runs: Array<{ xact: string; tags: string[] }> = [];
+    for (const { xact, tag } of log) {
+      if (runs.at(-1)?.xact === xact) runs.at(-1)!.tags.push(tag);
+      else runs.push({ xact, tags: [tag] });
+    }
+    expect(runs.map((run) => run.xact)).toEqual([...new Set(log.map((row) => row.xact))]);
+    expect(runs).toHaveLength(2);
+    for (const run of runs) for (const tag of ["CREATE SCHEMA", "DROP TABLE", "ALTER TABLE", "DROP SCHEMA"]) expect(run.tags).toContain(tag);
   });
 });

@@ -2,12 +2,12 @@
 // backup directory holds only complete backups, and the next run succeeds.
 import { describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type postgres from "postgres";
 import { killAfter, runBinary, type RunResult } from "../harness/binary.ts";
-import { createCluster } from "../harness/cluster.ts";
+import type { Cluster } from "../harness/cluster.ts";
+import { onCleanup, tempDir, testCluster } from "../harness/cleanup.ts";
 import { client, createTestDatabase } from "../harness/db.ts";
 import { fillRealisticData, tableChecksums } from "../harness/data.ts";
 
@@ -53,7 +53,7 @@ describe("kill -9", () => {
     const source = await createTestDatabase();
     expect((await runBinary(["init"], { env: source.env })).status).toBe(0);
     await fillRealisticData(source.sql, { devices: 4000 });
-    const dir = mkdtempSync(join(tmpdir(), "netraven-kr-"));
+    const dir = tempDir("kr");
     const file = JSON.parse((await runBinary(["backup", "--dir", dir, "--json"], { env: source.env })).stdout).path as string;
     const fresh = await tableChecksums(source.sql);
 
@@ -94,8 +94,8 @@ describe("kill -9", () => {
     const db = await createTestDatabase();
     expect((await runBinary(["init"], { env: db.env })).status).toBe(0);
     await fillRealisticData(db.sql, { devices: 3000 });
-    const dir = mkdtempSync(join(tmpdir(), "netraven-kb-"));
-    const timing = await runBinary(["backup", "--dir", mkdtempSync(join(tmpdir(), "netraven-kbt-"))], { env: db.env });
+    const dir = tempDir("kb");
+    const timing = await runBinary(["backup", "--dir", tempDir("kbt")], { env: db.env });
     expect(timing.status).toBe(0);
     let killed = 0;
     for (let i = 0; i < 20; i++) {
@@ -118,57 +118,74 @@ describe("kill -9", () => {
 
 describe("the server dies mid-run", () => {
   async function clusterWithData() {
-    const cluster = await createCluster();
+    const cluster = await testCluster(); // removed after the test even when a step below fails
     spawnSync("psql", ["-X", "-q", cluster.url(), "-c", "create database app"]);
     const env = { DATABASE_URL: cluster.url("app") };
     expect((await runBinary(["init"], { env })).status).toBe(0);
     const sql = client(cluster.url("app"));
+    onCleanup(() => sql.end({ timeout: 1 }));
     await fillRealisticData(sql, { devices: 20_000 });
     return { cluster, env, sql };
   }
 
-  const stopWhen = (cluster: { stop(mode: "immediate"): void }, afterMs: number) => () => setTimeout(() => cluster.stop("immediate"), afterMs);
+  /**
+   * Stopped before the run got its connection: CONNECT_FAILED, exit 4. Stopped while working: CONNECTION_LOST,
+   * exit 7. Either way exactly one error line says which, with the reason in words (no raw code such as EPIPE or
+   * CONNECTION_CLOSED), ending with `suffix`.
+   */
+  function expectConnectionLoss(run: RunResult, suffix: string): void {
+    const errorLines = run.stderr.split("\n").filter((line) => line.startsWith("netraven-db: error: "));
+    const expected = run.status === 4
+      ? /^netraven-db: error: cannot connect to \S+: [^A-Z]+; gave up after \d+ attempts? over [\d.]+ s$/
+      : new RegExp(`^netraven-db: error: .+: (the server ended the connection: .+ \\[SQLSTATE (57P0[123]|08\\w{3})\\]|lost the connection to the server \\([^A-Z]+\\))${suffix}$`);
+    expect({ status: run.status, errorLines }).toEqual({ status: run.status === 4 ? 4 : 7, errorLines: [expect.stringMatching(expected)] });
+  }
+
+  /**
+   * An onSpawn hook that stops the server (immediate shutdown) as soon as the run is seen streaming a COPY in
+   * pg_stat_activity, so it loses the server in the middle of its work. A stop timed from an earlier run's duration
+   * sometimes came after the run had finished (exit 0) on a busy machine.
+   */
+  const stopDuringCopy = (cluster: Cluster, copy: RegExp) => () => {
+    const monitor = client(cluster.url("postgres"), { max: 1 });
+    void (async () => {
+      const until = Date.now() + 30_000;
+      while (Date.now() < until) {
+        const active = await monitor<{ query: string }[]>`select query from pg_stat_activity where application_name = 'netraven-db' and state = 'active'`.catch(() => []);
+        if (active.some((row) => copy.test(row.query))) break;
+        await Bun.sleep(5);
+      }
+      await monitor.end({ timeout: 0 }).catch(() => undefined);
+      cluster.stop("immediate");
+    })();
+  };
 
   test("during a backup: clear error, non-zero exit, no partial file", async () => {
     const { cluster, env, sql } = await clusterWithData();
-    try {
-      const dir = mkdtempSync(join(tmpdir(), "netraven-sd-"));
-      const timing = await runBinary(["backup", "--dir", mkdtempSync(join(tmpdir(), "netraven-sdt-")), "--compress", "none"], { env });
-      expect(timing.status).toBe(0);
-      await sql.end();
-      const run: RunResult = await runBinary(["backup", "--dir", dir, "--compress", "none"], { env, onSpawn: stopWhen(cluster, Math.max(60, timing.durationMs / 2)) });
-      expect(run.status).not.toBe(0);
-      expect({ status: run.status, stderr: run.stderr }).toEqual({ status: run.status === 4 ? 4 : 7, stderr: run.stderr });
-      expect(run.stderr).toMatch(/error: .*(connection|server)/);
-      expect(readdirSync(dir)).toEqual([]);
-    } finally {
-      cluster.destroy();
-    }
+    const dir = tempDir("sd");
+    await sql.end();
+    const run: RunResult = await runBinary(["backup", "--dir", dir, "--compress", "none"], { env, onSpawn: stopDuringCopy(cluster, /^\s*copy .* to stdout/i) });
+    expectConnectionLoss(run, "");
+    expect(run.stderr).not.toContain("Backup written");
+    expect(readdirSync(dir)).toEqual([]);
   });
 
   test("during a restore: clear error, non-zero exit, and after recovery the old data is intact", async () => {
     const { cluster, env, sql } = await clusterWithData();
+    const dir = tempDir("sr");
+    const file = JSON.parse((await runBinary(["backup", "--dir", dir, "--json"], { env })).stdout).path as string;
+    await sql.unsafe(`delete from netraven.job_log_entries where id like 'ent-1%'`);
+    const before = await tableChecksums(sql);
+    await sql.end();
+    const run = await runBinary(["restore", file, "--yes"], { env, onSpawn: stopDuringCopy(cluster, /^\s*copy .* from stdin/i) });
+    expectConnectionLoss(run, "; nothing was changed");
+    cluster.start();
+    const after = client(cluster.url("app"));
     try {
-      const dir = mkdtempSync(join(tmpdir(), "netraven-sr-"));
-      const file = JSON.parse((await runBinary(["backup", "--dir", dir, "--json"], { env })).stdout).path as string;
-      await sql.unsafe(`delete from netraven.job_log_entries where id like 'ent-1%'`);
-      const before = await tableChecksums(sql);
-      await sql.end();
-      const timing = await runBinary(["restore", file, "--yes", "--target-db", "timing"], { env });
-      expect(timing.status).toBe(0);
-      const run = await runBinary(["restore", file, "--yes"], { env, onSpawn: stopWhen(cluster, Math.max(80, timing.durationMs / 2)) });
-      expect(run.status).not.toBe(0);
-      expect(run.stderr).toMatch(/error: .*(connection|server).*nothing was changed/);
-      cluster.start();
-      const after = client(cluster.url("app"));
-      try {
-        expect(await tableChecksums(after)).toEqual(before);
-      } finally {
-        await after.end();
-      }
-      expect(existsSync(file)).toBe(true);
+      expect(await tableChecksums(after)).toEqual(before);
     } finally {
-      cluster.destroy();
+      await after.end();
     }
+    expect(existsSync(file)).toBe(true);
   });
 });

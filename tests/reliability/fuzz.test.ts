@@ -2,13 +2,13 @@
 // reason, within a time limit, without a crash, and without changing the target database.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync, gzipSync, zstdCompressSync } from "node:zlib";
 import { runBinary, type RunResult } from "../harness/binary.ts";
 import { createTestDatabase, type TestDatabase } from "../harness/db.ts";
 import { fillRealisticData, tableChecksums } from "../harness/data.ts";
+import { tempDir } from "../harness/cleanup.ts";
 
 /** Deterministic PRNG (mulberry32) so a failure names a mutation that can be reproduced. */
 function prng(seed: number) {
@@ -36,7 +36,7 @@ beforeAll(async () => {
   source = await createTestDatabase();
   expect((await runBinary(["init"], { env: source.env })).status).toBe(0);
   await fillRealisticData(source.sql, { devices: 60 });
-  work = mkdtempSync(join(tmpdir(), "netraven-fuzz-"));
+  work = tempDir("fuzz");
   for (const compression of ["gzip", "none"] as const) {
     const run = await runBinary(["backup", "--dir", work, "--compress", compression, "--prefix", `orig${compression}`, "--json"], { env: source.env });
     expect(run.status).toBe(0);
@@ -127,7 +127,7 @@ function sameContent(data: Buffer, original: Buffer): boolean {
 
 describe("damaged backups", () => {
   test("verify refuses every mutation with exit 1 and one line, never hangs or crashes", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "netraven-fuzz-verify-"));
+    const dir = tempDir("fuzz-verify");
     const list = mutations();
     expect(list.length).toBeGreaterThan(300);
     let index = 0;
@@ -140,7 +140,7 @@ describe("damaged backups", () => {
 
   test("restore refuses a sample of them before touching the database", async () => {
     const before = await tableChecksums(target.sql);
-    const dir = mkdtempSync(join(tmpdir(), "netraven-fuzz-restore-"));
+    const dir = tempDir("fuzz-restore");
     const list = mutations().filter((_, i) => i % 10 === 0);
     let index = 0;
     for (const mutation of list) {

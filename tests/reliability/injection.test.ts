@@ -9,17 +9,16 @@
 //   - every template literal passed to `.unsafe(` in src/ interpolates only quoted identifiers/literals.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { runBinary, type RunResult } from "../harness/binary.ts";
 import { adminSql, client, createTestDatabase, psql, testServer, type TestDatabase } from "../harness/db.ts";
 import { fillRealisticData, tableChecksums } from "../harness/data.ts";
+import { tempDir } from "../harness/cleanup.ts";
 
 const rand = () => Math.random().toString(36).slice(2, 8);
 const qi = (name: string) => `"${name.replace(/"/g, '""')}"`;
-const tempDir = (name = "inj") => mkdtempSync(join(tmpdir(), `netraven-${name}-`));
 
 /** Databases this file creates under names createTestDatabase cannot make; dropped at the end. */
 const extraDatabases: string[] = [];
@@ -81,7 +80,7 @@ describe("schema and database names with quotes, spaces, semicolons and unicode"
       expect(validate.status).toBe(0);
 
       await fillRealisticData(db.sql, { devices: 60, schema });
-      const dir = join(tempDir(), `dir with spaces`, `ünïcødé 日本 'q' "dq" ; $(x)`);
+      const dir = join(tempDir("inj"), `dir with spaces`, `ünïcødé 日本 'q' "dq" ; $(x)`);
       mkdirSync(dir, { recursive: true });
       const backup = await runBinary(["backup", "--dir", dir, "--json"], { env });
       expect(backup.stderr).not.toContain("error");
@@ -121,7 +120,7 @@ describe("schema and database names with quotes, spaces, semicolons and unicode"
       }
       // The same file is a plain SQL script: psql restores it into an empty database, names and all.
       const byHand = await createTestDatabase("nrinj_psql");
-      const script = join(tempDir(), "restore.sql");
+      const script = join(tempDir("inj"), "restore.sql");
       writeFileSync(script, gunzipSync(readFileSync(file)));
       psql(byHand.url, ["-f", script]);
       const validateByHand = await runBinary(["validate", "--schema", schema, "--json"], { env: byHand.env });
@@ -143,7 +142,7 @@ describe("schema and database names with quotes, spaces, semicolons and unicode"
     const db = await createTestDatabase("nrinj");
     const before = await databaseState(db.sql);
     for (const bad of ["a\nb", "tab\there", "esc\u001b[2Jx", "cr\rx"]) {
-      for (const args of [["init", "--schema", bad], ["validate", "--schema", bad], ["backup", "--dir", tempDir(), "--schema", bad]]) {
+      for (const args of [["init", "--schema", bad], ["validate", "--schema", bad], ["backup", "--dir", tempDir("inj"), "--schema", bad]]) {
         const run = await runBinary(args, { env: db.env });
         expect(oneErrorLine(run)).toMatch(/--schema: schema name must not contain control characters/);
         expect(run.status).toBe(3);
@@ -156,7 +155,7 @@ describe("schema and database names with quotes, spaces, semicolons and unicode"
     const source = await createTestDatabase("nrinj");
     expect((await runBinary(["init"], { env: source.env })).status).toBe(0);
     await fillRealisticData(source.sql, { devices: 20 });
-    const dir = tempDir();
+    const dir = tempDir("inj");
     const backup = await runBinary(["backup", "--dir", dir, "--json"], { env: source.env });
     expect(backup.status).toBe(0);
     const file = JSON.parse(backup.stdout).path;
@@ -186,7 +185,7 @@ describe("backup directories and file prefixes", () => {
   test("a directory with spaces, quotes and unicode works for backup, list, verify and restore", async () => {
     const db = await createTestDatabase("nrinj");
     expect((await runBinary(["init"], { env: db.env })).status).toBe(0);
-    const dir = join(tempDir(), `spaces and "quotes" and 'single'`, `日本語 ünï; rm -rf $HOME`);
+    const dir = join(tempDir("inj"), `spaces and "quotes" and 'single'`, `日本語 ünï; rm -rf $HOME`);
     mkdirSync(dir, { recursive: true });
     const backup = await runBinary(["backup", "--dir", dir, "--prefix", "nightly.v1-db_x"], { env: db.env });
     expect(backup.status).toBe(0);
@@ -203,7 +202,7 @@ describe("backup directories and file prefixes", () => {
   });
 
   test("file names with terminal escape sequences are shown escaped, never sent to the terminal", async () => {
-    const dir = tempDir();
+    const dir = tempDir("inj");
     // Anyone who can write to the backup volume chooses file names: OSC (window title) and screen-clearing CSI.
     const name = "evil\u001b]0;pwned\u0007\u001b[2J_20260101_000000.sql.gz";
     writeFileSync(join(dir, name), "not a backup");
@@ -222,7 +221,7 @@ describe("backup directories and file prefixes", () => {
     expect((await runBinary(["init"], { env: db.env })).status).toBe(0);
     const bad = ["my backup", "../evil", "a/b", "préfixe", ".hidden", "x;rm -rf ~", "$(id)", "-dash", "日本"];
     for (const prefix of bad) {
-      const dir = join(tempDir(), "never-created");
+      const dir = join(tempDir("inj"), "never-created");
       const run = await runBinary(["backup", "--dir", dir, `--prefix=${prefix}`], { env: db.env });
       expect(oneErrorLine(run)).toBe(`netraven-db: error: --prefix: may hold only letters, digits, dot, dash and underscore (got ${JSON.stringify(prefix)})`);
       expect(run.status).toBe(3);

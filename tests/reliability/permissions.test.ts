@@ -6,16 +6,14 @@
 //   - validate works for a read-only role (SELECT everywhere, or even default_transaction_read_only), and a role
 //     without the TEMPORARY privilege gets exit 2 and one line saying that privilege is needed.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readdirSync } from "node:fs";
 import { runBinary, type RunResult } from "../harness/binary.ts";
 import { catalogSnapshot } from "../harness/catalog.ts";
 import { adminSql, createTestDatabase, testServer, type TestDatabase } from "../harness/db.ts";
 import { fillRealisticData } from "../harness/data.ts";
+import { tempDir } from "../harness/cleanup.ts";
 
 const rand = () => Math.random().toString(36).slice(2, 8);
-const tempDir = () => mkdtempSync(join(tmpdir(), "netraven-perm-"));
 const roles: string[] = [];
 const databases: TestDatabase[] = [];
 
@@ -77,7 +75,7 @@ describe("authentication failures are final: exit 5 at once, one line, no retry"
       ["unknown database", r.url.replace(db.name, `missing_${rand()}`), /database "missing_\w+" does not exist/],
     ];
     for (const [name, url, pattern] of cases) {
-      for (const command of [["init"], ["backup", "--dir", tempDir()]]) {
+      for (const command of [["init"], ["backup", "--dir", tempDir("perm")]]) {
         const run = await runBinary([...command, "--retry", "5", "--retry-interval", "5"], { env: { DATABASE_URL: url } });
         expect({ name, line: oneErrorLine(run) }).toEqual({ name, line: expect.stringMatching(pattern) });
         expect({ name, status: run.status }).toEqual({ name, status: 5 });
@@ -167,7 +165,7 @@ describe("init by a role without CREATE on the database (not the owner) fails cl
     const db = await database();
     expect((await runBinary(["init"], { env: db.env })).status).toBe(0);
     await fillRealisticData(db.sql, { devices: 30 });
-    const dir = tempDir();
+    const dir = tempDir("perm");
     const backup = await runBinary(["backup", "--dir", dir, "--json"], { env: db.env });
     const file = JSON.parse(backup.stdout).path;
     const target = await database();
@@ -183,21 +181,17 @@ describe("init by a role without CREATE on the database (not the owner) fails cl
     const db = await database();
     expect((await runBinary(["init"], { env: db.env })).status).toBe(0);
     await fillRealisticData(db.sql, { devices: 10 });
-    const dir = tempDir();
-    try {
-      const backup = await runBinary(["backup", "--dir", dir, "--json"], { env: db.env });
-      const file = JSON.parse(backup.stdout).path;
-      const r = await role(db.name);
-      const wanted = `nrperm_new_${rand()}`;
-      const run = await runBinary(["restore", file, "--target-db", wanted, "--yes"], { env: r.env });
-      expect(oneErrorLine(run)).toMatch(new RegExp(`cannot create database "${wanted}": permission denied`));
-      expect(run.stderr).toContain("CREATEDB");
-      expect(run.status).toBe(5);
-      const [exists] = await adminSql()`select count(*)::int as n from pg_database where datname = ${wanted}`;
-      expect(exists!.n).toBe(0);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const dir = tempDir("perm");
+    const backup = await runBinary(["backup", "--dir", dir, "--json"], { env: db.env });
+    const file = JSON.parse(backup.stdout).path;
+    const r = await role(db.name);
+    const wanted = `nrperm_new_${rand()}`;
+    const run = await runBinary(["restore", file, "--target-db", wanted, "--yes"], { env: r.env });
+    expect(oneErrorLine(run)).toMatch(new RegExp(`cannot create database "${wanted}": permission denied`));
+    expect(run.stderr).toContain("CREATEDB");
+    expect(run.status).toBe(5);
+    const [exists] = await adminSql()`select count(*)::int as n from pg_database where datname = ${wanted}`;
+    expect(exists!.n).toBe(0);
   });
 });
 
@@ -227,7 +221,7 @@ describe("backup by a role that cannot read the tables: exit 5 and no file left"
       const r = await role(db.name);
       await db.sql.unsafe(scenario.grant(r.name));
       for (const json of [false, true]) {
-        const dir = tempDir();
+        const dir = tempDir("perm");
         const run = await runBinary(["backup", "--dir", dir, "--compress", "none", ...(json ? ["--json"] : [])], { env: r.env });
         const line = oneErrorLine(run);
         expect(line).toMatch(/permission denied/);

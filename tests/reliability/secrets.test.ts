@@ -10,15 +10,15 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { runBinary, type RunResult } from "../harness/binary.ts";
 import { createCluster, type Cluster } from "../harness/cluster.ts";
 import { adminSql, client, createTestDatabase, testServer, type TestDatabase } from "../harness/db.ts";
+import { tempDir as makeTempDir } from "../harness/cleanup.ts";
 
 const rand = () => Math.random().toString(36).slice(2, 10);
-const tempDir = (name: string) => mkdtempSync(join(tmpdir(), `netraven-sec-${name}-`));
+const tempDir = (name: string) => makeTempDir(`sec-${name}`);
 
 // ---- the secret -------------------------------------------------------------------------------------------------
 

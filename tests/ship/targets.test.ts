@@ -1,6 +1,7 @@
 // The release binaries: with dist/SHA256SUMS (`npm run build:all`, which CI runs), every listed binary exists,
-// matches its checksum, is an ELF file for its architecture and C library, and every one that can run here prints
-// `--version` with the package version, its own target and the git revision it was built from. Without SHA256SUMS
+// matches its checksum, is an ELF file for its architecture and C library, and every one that can run here
+// (natively or under qemu-user: tests/harness/targets.ts) prints `--version` with the package version, its own
+// target and the git revision it was built from. Without SHA256SUMS
 // only the host binary is checked, unless NETRAVEN_DB_EXPECT_ALL_TARGETS=1 (set by .ci/run) demands all targets.
 import { describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
@@ -9,13 +10,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { requireBinary } from "../harness/binary.ts";
+import { runnerFor, type Variant } from "../harness/targets.ts";
+import { EXPECT_ALL, useTool } from "../harness/tools.ts";
 
 const TIMEOUT = 120_000;
 const ROOT = resolve(import.meta.dir, "..", "..");
 const DIST = join(ROOT, "dist");
 const SUMS = join(DIST, "SHA256SUMS");
 const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
-const expectAll = process.env.NETRAVEN_DB_EXPECT_ALL_TARGETS === "1";
 
 /** What each variant must be, from its ELF header. */
 const VARIANTS: Record<string, { machine: string; interpreter: string }> = {
@@ -25,7 +27,6 @@ const VARIANTS: Record<string, { machine: string; interpreter: string }> = {
   "linux-x64-musl": { machine: "Advanced Micro Devices X86-64", interpreter: "/lib/ld-musl-x86_64.so.1" },
   "linux-arm64-musl": { machine: "AArch64", interpreter: "/lib/ld-musl-aarch64.so.1" },
 };
-const RUNNABLE_HERE = process.arch === "x64" ? ["linux-x64", "linux-x64-baseline"] : process.arch === "arm64" ? ["linux-arm64"] : [];
 
 function sha256(path: string): string {
   return createHash("sha256").update(readFileSync(path)).digest("hex");
@@ -41,10 +42,10 @@ function elf(path: string): { machine: string; interpreter?: string } {
 }
 
 /** --version from an empty directory with an empty environment, as a container's first run would. */
-function version(binary: string): { status: number | null; stdout: string; stderr: string } {
+function version(command: string[]): { status: number | null; stdout: string; stderr: string } {
   const cwd = mkdtempSync(join(tmpdir(), "netraven-version-"));
   try {
-    const result = spawnSync(binary, ["--version"], { cwd, env: {}, encoding: "utf8", timeout: 30_000 });
+    const result = spawnSync(command[0]!, [...command.slice(1), "--version"], { cwd, env: {}, encoding: "utf8", timeout: 60_000 });
     return { status: result.status, stdout: result.stdout, stderr: result.stderr };
   } finally {
     rmSync(cwd, { recursive: true, force: true });
@@ -88,7 +89,9 @@ if (existsSync(SUMS)) {
     });
 
     for (const [variant, want] of Object.entries(VARIANTS)) {
-      test(`netraven-db-${variant}: exists, matches its checksum, ELF for ${want.machine} with ${want.interpreter}${RUNNABLE_HERE.includes(variant) ? ", prints --version with the revision" : " (cannot run here: header checked)"}`, () => {
+      const runner = runnerFor(variant as Variant);
+      const runs = runner ? `, prints --version with the revision (${runner.how})${runner.tools.map((t) => t.note).join("")}` : " (cannot run here: header checked)";
+      test(`netraven-db-${variant}: exists, matches its checksum, ELF for ${want.machine} with ${want.interpreter}${runs}`, () => {
         const path = join(DIST, `netraven-db-${variant}`);
         expect(`${path} exists: ${existsSync(path)}`).toBe(`${path} exists: true`);
         const listed = readSums().find((entry) => entry.name === `netraven-db-${variant}`);
@@ -96,8 +99,8 @@ if (existsSync(SUMS)) {
         const header = elf(path);
         expect(header.machine).toBe(want.machine);
         expect(header.interpreter).toBe(want.interpreter);
-        if (RUNNABLE_HERE.includes(variant)) {
-          const run = version(path);
+        if (runner && runner.tools.every(useTool)) {
+          const run = version(runner.command);
           expect(run.stderr).toBe("");
           expect(run.status).toBe(0);
           expectRevisionStamped(run.stdout.trim(), variant);
@@ -108,7 +111,7 @@ if (existsSync(SUMS)) {
     test("dist/netraven-db is the host's release binary (or, outside CI, a newer `npm run build`)", () => {
       const host = process.arch === "arm64" ? "linux-arm64" : "linux-x64";
       const same = sha256(requireBinary()) === sha256(join(DIST, `netraven-db-${host}`));
-      if (!same && !expectAll && statSync(requireBinary()).mtimeMs > statSync(SUMS).mtimeMs + 5_000) {
+      if (!same && !EXPECT_ALL && statSync(requireBinary()).mtimeMs > statSync(SUMS).mtimeMs + 5_000) {
         // A developer ran `npm run build` after `npm run build:all`: dist/netraven-db is newer than the release set.
         console.warn("dist/netraven-db was rebuilt after build:all; the release binaries in dist/ are older");
         return;
@@ -118,12 +121,12 @@ if (existsSync(SUMS)) {
   });
 } else {
   describe("host binary only (no dist/SHA256SUMS: npm run build:all was not run)", () => {
-    test(expectAll ? "NETRAVEN_DB_EXPECT_ALL_TARGETS=1 but dist/SHA256SUMS is missing" : "dist/netraven-db prints --version with the revision", () => {
-      if (expectAll) {
+    test(EXPECT_ALL ? "NETRAVEN_DB_EXPECT_ALL_TARGETS=1 but dist/SHA256SUMS is missing" : "dist/netraven-db prints --version with the revision", () => {
+      if (EXPECT_ALL) {
         throw new Error(`${SUMS} is missing, so the release targets were not built; NETRAVEN_DB_EXPECT_ALL_TARGETS=1 (set by .ci/run) requires them: run \`npm run build:all\``);
       }
       console.warn("dist/SHA256SUMS missing: checking the host binary only (npm run build:all builds and checksums every target)");
-      const run = version(requireBinary());
+      const run = version([requireBinary()]);
       expect(run.stderr).toBe("");
       expect(run.status).toBe(0);
       expectRevisionStamped(run.stdout.trim(), process.arch === "arm64" ? "linux-arm64" : "linux-x64");
