@@ -116,10 +116,12 @@ export function shellCommands(block: FencedBlock): DocCommand[] {
 }
 
 /**
- * A command line split into words exactly as /bin/sh splits it (quotes removed, `$VAR` expanded from `env`),
- * without running it: the shell evaluates `set -- <line>` and prints the words.
+ * A simple command line split into words exactly as /bin/sh splits it (quotes removed, `$VAR` and `~` expanded
+ * from `env`), without running it: the shell evaluates `set -- <line>` and prints the words.
  */
 export function shellWords(line: string, env: Record<string, string> = {}): string[] {
+  // The shell would run whatever an operator or a command substitution adds: only simple commands are split.
+  if (/[;&|<>`]|\$\(/.test(line)) throw new Error(`not a simple command, not splitting it: ${line}`);
   const result = spawnSync("/bin/sh", ["-c", 'eval "set -- $1" && printf "%s\\0" "$@"', "sh", line], {
     env: { PATH: "/usr/bin:/bin", ...env },
     cwd: env.PWD, // the shell sets $PWD from its working directory

@@ -518,6 +518,12 @@ describe("docs/deployment.md Pattern 1, followed to the letter under the officia
       expect(line).toBe(
         `netraven-initdb: error: NETRAVEN_DB_ADMIN_PASSWORD_FILE: ${adminFile} is not readable by uid ${image.postgresUid} (postgres), which runs the init hooks: it belongs to uid ${HOST_USER.uid}, gid ${HOST_USER.gid}, mode 0600; give it to uid ${image.postgresUid} on the host (sudo chown ${image.postgresUid} on the file mounted there; mode 0600 can stay)`,
       );
+      // The guide quotes this line (for the image's uid 999 and a host user 1000): the same words.
+      const guideText = readFileSync(GUIDE, "utf8");
+      const guideLine = [...guideText.matchAll(/`(netraven-initdb: error: NETRAVEN_DB_ADMIN_PASSWORD_FILE:[^`]+)`/g)].map((m) => m[1]!.replace(/\s*\n\s*/g, " "));
+      expect(guideLine).toHaveLength(1);
+      const pattern = guideLine[0]!.replaceAll("/run/secrets", mounts.get("/run/secrets")!).replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/\d+/g, "\\d+");
+      expect(line).toMatch(new RegExp(`^${pattern}$`));
       expect(first.output).not.toContain("netraven-db: error"); // caught before netraven-db ran
       expect(first.output).toContain("is marked as failed (netraven_db_init_failed in postgresql.auto.conf)");
       expect(first.output).not.toContain("PostgreSQL init process complete");
