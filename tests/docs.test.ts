@@ -32,19 +32,28 @@
 //   <!-- docs-test: env="K=V K2=V2" -->             more variables (values go through the substitutions)
 //   <!-- docs-test: backups=gzip,zstd,none -->      the backups that exist before the block (default: gzip)
 //   <!-- docs-test: setup=release -->               the release files (SHA256SUMS, netraven-db-linux-x64) in cwd
+//   <!-- docs-test: setup=bucket -->                the bucket (s3://netraven-backups/ at https://s3.example.net)
+//                                                   on the real S3 server, with an encrypted backup in prod/, and
+//                                                   the identity, secret and password files the page assumes
 // A non-shell block shows output; annotated with `run`, its lines are checked against that command's output:
 //   <!-- docs-test: context=own-server sql="alter table ..." run="netraven-db validate" exit=1 -->
 // (`sql` runs on `netraven` first; a ```json block is compared as JSON).
-// Extending (S3, HA, encryption...): add a context, a substitution for a new placeholder host or path, or a
-// program to RUNNABLE_PROGRAMS once a test server for it exists; until then list the commands in NOT_RUN_HERE.
+// YAML blocks (a Kubernetes manifest, a Compose fragment) carry commands too: YAML_BLOCKS extracts the netraven-db
+// command and the environment each declares, and runs it; a YAML block missing there fails the coverage test.
+//
+// Extending (HA connection strings, new storage...): add a context, a substitution for a new placeholder host or
+// path, a setup (as `bucket` starts the real S3 server, tests/harness/rgw.ts), or a program to RUNNABLE_PROGRAMS
+// once a real server for it runs here; until then list the commands in NOT_RUN_HERE with the reason.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
+import { ageKeygen, requireAgeCli, type AgeKey } from "./harness/age-cli.ts";
 import { requireBinary } from "./harness/binary.ts";
 import { createCluster, findPgBin, type Cluster } from "./harness/cluster.ts";
 import { fencedBlocks, isShellBlock, shellCommands, shellWords, type DocCommand, type FencedBlock } from "./harness/markdown.ts";
+import { rgw, type Rgw } from "./harness/rgw.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const DOC_FILES = ["README.md", ...readdirSync(join(ROOT, "docs")).filter((f) => f.endsWith(".md")).sort().map((f) => `docs/${f}`)];
@@ -82,7 +91,7 @@ const NOT_RUN_HERE: Record<string, string[]> = {
 };
 
 /** Programs the sandbox can run. A command using anything else must be listed above. */
-const RUNNABLE_PROGRAMS = new Set(["netraven-db", "export", "psql", "gunzip", "zstd", "sha256sum", "install", "mkdir", "umask", "openssl", "your-app", "exec"]);
+const RUNNABLE_PROGRAMS = new Set(["netraven-db", "export", "psql", "gunzip", "zstd", "sha256sum", "install", "mkdir", "umask", "openssl", "chmod", "age-keygen", "your-app", "exec"]);
 
 /** The environments the surrounding text implies, for blocks that do not set up their own. */
 const CONTEXTS: Record<string, string> = {
@@ -215,14 +224,56 @@ const TROUBLESHOOTING_ELSEWHERE: Record<string, string> = {
   "oh no: Bun has crashed": "the same crash's second line",
 };
 
+// ---------------------------------------------------------------------------------------------------------------
+// YAML in the docs (a Kubernetes manifest, a Compose fragment) holds commands too: the netraven-db command each one
+// runs, with the environment it declares, runs here like the shell blocks (setup=bucket's world). Keyed by the
+// block's first line; a YAML block that is not here fails the coverage test.
+interface YamlRun {
+  command: string;
+  env: Record<string, string>;
+}
+const YAML_BLOCKS: Record<string, (doc: any) => YamlRun> = {
+  // docs/deployment.md, Kubernetes: the CronJob's container, its command + args and env (the Secret at /secrets,
+  // its files mode 0400 as the manifest's defaultMode says).
+  "apiVersion: batch/v1": (doc) => {
+    const container = doc.spec.jobTemplate.spec.template.spec.containers[0];
+    return {
+      command: [...container.command, ...container.args].join(" "),
+      env: Object.fromEntries(container.env.map((e: { name: string; value: unknown }) => [e.name, String(e.value)])),
+    };
+  },
+  // docs/deployment.md, Docker Compose: the backup service's loop gains a bucket; its netraven-db command, with
+  // the service's environment from docker-compose.example.yml (Compose's `db` on this machine) and the fragment's.
+  "  backup:": (doc) => {
+    const base = (Bun.YAML.parse(readFileSync(join(ROOT, "docker-compose.example.yml"), "utf8")) as any).services.backup.environment;
+    const script = (doc.backup.command as string[]).join(" ");
+    const command = script.match(/netraven-db [^;]+/)?.[0];
+    if (!command) throw new Error(`no netraven-db command in the Compose fragment's command: ${script}`);
+    return {
+      command,
+      env: { ...base, PGHOST: "127.0.0.1", PGPORT: String(world.cluster.port), PGUSER: "netraven", PGDATABASE: "netraven", ...doc.backup.environment },
+    };
+  },
+};
+
 const ANNOTATION_KEYS = new Set(["context", "env", "backups", "setup", "run", "exit", "sql"]);
 const ROLE_PASSWORD = "Docs-role-pw-3e9c";
 const ADMIN_PASSWORD = "Docs-admin-pw-51aa";
 
 // ---------------------------------------------------------------------------------------------------------------
 
+/** The bucket the docs call netraven-backups, on the real S3 server (Ceph RGW), with an encrypted backup in prod/. */
+interface Bucket {
+  server: Rgw;
+  name: string;
+  key: AgeKey;
+  /** The object name under prod/ that the docs' netraven_20261125_030000.sql.gz.age stands for. */
+  backup: string;
+}
+
 interface World {
   cluster: Cluster;
+  bucket?: Bucket;
   root: string;
   cwd: string;
   home: string;
@@ -230,6 +281,8 @@ interface World {
   tools: string;
   installDir: string;
   secrets: string;
+  /** Where the CronJob mounts its Secret (/secrets). */
+  k8sSecrets: string;
   runAs?: { uid: number; gid: number };
   scratchDatabases: string[];
 }
@@ -286,6 +339,10 @@ function worldEnv(): Record<string, string> {
 
 /** The docs' placeholders and fixed paths, mapped into the sandbox in one left-to-right pass (no result is mapped again). */
 const SUBSTITUTIONS: Array<[RegExp, (match: string) => string]> = [
+  [/s3:\/\/netraven-backups\/prod\/netraven_20261125_030000\.sql\.gz\.age\b/, () => `s3://${bucket().name}/prod/${bucket().backup}`],
+  [/s3:\/\/netraven-backups\//, () => `s3://${bucket().name}/`],
+  [/https:\/\/s3\.example\.net/, () => bucket().server.endpoint],
+  [/(?<=AWS_ACCESS_KEY_ID=)\.\.\./, () => bucket().server.accessKeyId],
   [/\/backups\/netraven_20261125_030000\.sql(?:\.gz|\.zst)?\b/, (m) => join(world.backups, newestBackup(m.slice(m.indexOf(".sql"))))],
   [/netraven_20261125_030000\.sql(?:\.gz|\.zst)?\b/, (m) => newestBackup(m.slice(m.indexOf(".sql")))],
   [/(?<=\s)(?:F|FILE)(?=\s|$)/, () => join(world.backups, newestBackup(".sql.gz"))],
@@ -296,9 +353,17 @@ const SUBSTITUTIONS: Array<[RegExp, (match: string) => string]> = [
   [/%2Fvar%2Frun%2Fpostgresql/, () => encodeURIComponent(world.cluster.socketDir)],
   [/\/var\/run\/postgresql\b/, () => world.cluster.socketDir],
   [/db\.example\.net:5432/, () => `127.0.0.1:${world.cluster.port}`],
+  [/localhost:5432/, () => `127.0.0.1:${world.cluster.port}`],
+  [/@netraven-db:5432\//, () => `@127.0.0.1:${world.cluster.port}/`], // the CronJob's Kubernetes service name
+  [/(?<=^|\s|=)\/secrets\//, () => `${world.k8sSecrets}/`], // the CronJob's Secret mount
   [/db\.example\.net/, () => "127.0.0.1"],
   [/@db:5432\//, () => `@127.0.0.1:${world.cluster.port}/`],
 ];
+
+function bucket(): Bucket {
+  if (!world.bucket) throw new Error("the docs name the bucket (s3://netraven-backups/, s3.example.net): add setup=bucket to the block's docs-test annotation");
+  return world.bucket;
+}
 
 function substitute(text: string): string {
   let out = "";
@@ -428,6 +493,7 @@ beforeAll(async () => {
     tools: join(root, "tools"),
     installDir: join(root, "usr", "local", "bin"),
     secrets: join(root, "run", "secrets"),
+    k8sSecrets: join(root, "k8s-secrets"),
     runAs: isRoot() ? UNPRIVILEGED : undefined,
     scratchDatabases: [],
   };
@@ -436,7 +502,7 @@ beforeAll(async () => {
   superPsql("postgres", "select pg_reload_conf()");
   superPsql("postgres", `create role netraven login createdb password '${ROLE_PASSWORD}'`);
 
-  for (const dir of [world.cwd, world.home, world.backups, world.tools, world.installDir, world.secrets, join(root, "run"), join(root, "usr"), join(root, "usr", "local")]) {
+  for (const dir of [world.cwd, world.home, world.backups, world.tools, world.installDir, world.secrets, world.k8sSecrets, join(root, "run"), join(root, "usr"), join(root, "usr", "local")]) {
     mkdirSync(dir, { recursive: true });
     own(dir);
   }
@@ -456,10 +522,55 @@ beforeAll(async () => {
   secret(join(world.home, ".pgpass"), `*:*:*:netraven:${ROLE_PASSWORD}`);
 }, TIMEOUT);
 
-afterAll(() => {
+afterAll(async () => {
+  if (world?.bucket) await world.bucket.server.deleteBucket(world.bucket.name).catch(() => undefined); // the server: the preload stops it
   world?.cluster.destroy();
   if (world) rmSync(world.root, { recursive: true, force: true });
 });
+
+/**
+ * setup=bucket: the real S3 server, a bucket standing for netraven-backups, an age key pair (the identity stands for
+ * netraven-backup-key.txt and key.txt), and one encrypted backup of `netraven` under prod/. Made once.
+ */
+async function ensureBucket(): Promise<Bucket> {
+  if (world.bucket) return world.bucket;
+  requireAgeCli();
+  const server = await rgw();
+  const name = await server.createBucket({ objectLock: true }); // the CronJob asks for --object-lock-days
+  const keys = join(world.root, "keys");
+  mkdirSync(keys, { recursive: true });
+  const key = ageKeygen(keys);
+  world.bucket = { server, name, key, backup: "" };
+  const env = { ...worldEnv(), ...parseEnv(CONTEXTS["own-server"]), ...server.env };
+  const made = await sh(`netraven-db backup --dir s3://${name}/prod/ --encrypt-to ${key.publicKey}`, env);
+  const object = made.output.match(/netraven_\d{8}_\d{6}\.sql\.gz\.age/)?.[0];
+  if (made.status !== 0 || !object) throw new Error(`world: the encrypted backup to the bucket failed: ${made.output}`);
+  world.bucket.backup = object;
+  return world.bucket;
+}
+
+/** What a reader of the bucket pages has in the current directory and /run/secrets. */
+function placeBucketFiles(b: Bucket): void {
+  const put = (path: string, content: string, mode: number) => {
+    rmSync(path, { force: true }); // a 0400 file from the last block cannot be rewritten by a non-root owner
+    writeFileSync(path, content, { mode });
+    chmodSync(path, mode);
+    own(path);
+  };
+  const identity = readFileSync(b.key.identityFile, "utf8");
+  put(join(world.cwd, "netraven-backup-key.txt"), identity, 0o644); // as copied over; the guide's chmod 600 comes first
+  put(join(world.cwd, "key.txt"), identity, 0o600);
+  put(join(world.cwd, "s3_secret"), `${b.server.secretAccessKey}\n`, 0o600);
+  put(join(world.cwd, "db_password"), `${ROLE_PASSWORD}\n`, 0o600);
+  put(join(world.secrets, "s3_secret"), `${b.server.secretAccessKey}\n`, 0o600);
+  // The secrets the Kubernetes Secret and the Compose secrets hold, by file name.
+  for (const dir of [world.secrets, world.k8sSecrets]) {
+    put(join(dir, "db_password"), `${ROLE_PASSWORD}\n`, 0o400);
+    put(join(dir, "backup_recipient"), `${b.key.publicKey}\n`, 0o400);
+    put(join(dir, "s3_access_key_id"), `${b.server.accessKeyId}\n`, 0o400);
+    put(join(dir, "s3_secret_access_key"), `${b.server.secretAccessKey}\n`, 0o400);
+  }
+}
 
 /** Before each block: `netraven` initialised from scratch, the requested backups, nothing else. */
 async function resetWorld(block: FencedBlock): Promise<void> {
@@ -480,6 +591,7 @@ async function resetWorld(block: FencedBlock): Promise<void> {
     if (backup.status !== 0) throw new Error(`world reset: backup failed: ${backup.output}`);
   }
   if (block.annotation?.setup === "release") placeRelease();
+  if (block.annotation?.setup === "bucket") placeBucketFiles(await ensureBucket());
 }
 
 /** The files of a release, as the download step expects them in the current directory. */
@@ -527,6 +639,11 @@ describe("the commands in README.md and docs/*.md", () => {
     const shown = new Set(allCommands.map((c) => c.text));
     const stale = Object.values(NOT_RUN_HERE).flat().filter((c) => !shown.has(c));
     expect(stale).toEqual([]);
+  });
+
+  test("every YAML block has its command run (YAML_BLOCKS)", () => {
+    const unknown = allBlocks.filter((b) => /^ya?ml$/.test(b.lang) && !YAML_BLOCKS[b.text.split("\n")[0]!]).map((b) => `${where(b)}: ${b.text.split("\n")[0]}`);
+    expect(unknown).toEqual([]);
   });
 
   test("annotations use known keys and contexts", () => {
@@ -634,6 +751,19 @@ describe("docs/deployment.md Troubleshooting: every message it quotes is what th
     }, TIMEOUT);
   }
 });
+
+for (const block of allBlocks.filter((b) => /^ya?ml$/.test(b.lang) && YAML_BLOCKS[b.text.split("\n")[0]!])) {
+  test(`${where(block)}: the netraven-db command of this YAML, with its environment`, async () => {
+    await resetWorld({ ...block, annotation: { setup: "bucket" } });
+    const { command, env } = YAML_BLOCKS[block.text.split("\n")[0]!]!(Bun.YAML.parse(block.text));
+    const mapped = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, substitute(String(v))]));
+    const line = substitute(command);
+    const ran = await sh(line, { ...worldEnv(), ...mapped });
+    const label = `${where(block)}: ${command}`;
+    if (ran.status !== 0) throw new Error(`${label}\nexited ${ran.status}; it printed:\n${ran.output}`);
+    if (!/\.sql\.gz\.age\b/.test(ran.output)) throw new Error(`${label}\nwrote no encrypted backup; it printed:\n${ran.output}`);
+  }, TIMEOUT);
+}
 
 for (const block of allBlocks.filter((b) => !isShellBlock(b) && b.annotation?.run)) {
   test(`${where(block)}: the output shown is what \`${block.annotation!.run}\` prints`, async () => {
