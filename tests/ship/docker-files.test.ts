@@ -2,21 +2,27 @@
 // a Dockerfile linter (dockerfile-utils from the npm registry; hadolint is on neither npm nor Debian), the Compose
 // validator when one is installed (Debian's docker-compose, or the docker compose plugin), cross-checks against the
 // repository (every COPY source exists and is in the build context, every npm script exists, the stage names
-// match), and the commands the Compose file runs (db-init, the backup loop, its health check), run for real against
-// the test server with the Compose file's own environment.
+// match), and the commands the Compose file runs (db-init, the backup loop, its health check, the admin command
+// its header and docs/deployment.md show), run for real against the test server with the Compose file's own
+// environment, through the entrypoint the service really has: its own `entrypoint:` or else the image's, the
+// official postgres image's docker-entrypoint.sh (vendored in tests/fixtures/postgres-image/).
 import { describe, expect, test } from "bun:test";
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { requireBinary } from "../harness/binary.ts";
 import { createTestDatabase, testServer } from "../harness/db.ts";
 import { commandWorks, EXPECT_ALL, optionalTool, useTool } from "../harness/tools.ts";
+import { fencedBlocks, isShellBlock, shellCommands, shellWords } from "../harness/markdown.ts";
 
 const TIMEOUT = 180_000;
 const ROOT = resolve(import.meta.dir, "..", "..");
 const DOCKERFILES = { debian: "Dockerfile", alpine: "Dockerfile.alpine" } as const;
 const COMPOSE = join(ROOT, "docker-compose.example.yml");
+/** The ENTRYPOINT of the official postgres image, which ours inherits (checked below: our Dockerfiles set none). */
+const IMAGE_ENTRYPOINT = ["docker-entrypoint.sh"];
+const OFFICIAL_ENTRYPOINT = join(ROOT, "tests", "fixtures", "postgres-image", "docker-entrypoint.sh");
 const DOCKERFILE_UTILS = "dockerfile-utils@0.16.3";
 const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> };
 
@@ -132,6 +138,8 @@ describe("Dockerfiles", () => {
       expect(finalText).toMatch(/^COPY --from=build \S+ \/usr\/local\/bin\/netraven-db$/m);
       expect(finalText).toMatch(/^COPY --chmod=0755 docker\/initdb-netraven\.sh \/docker-entrypoint-initdb\.d\/\d\d-[\w-]+\.sh$/m);
       expect(finalText).toContain('RUN ["netraven-db", "--version"]');
+      // The image keeps the postgres image's ENTRYPOINT: Compose commands below rely on it passing commands through.
+      expect(final.filter((s) => s.keyword === "ENTRYPOINT")).toEqual([]);
       if (flavour === "alpine") {
         expect(runs).toContain("netraven-db-linux-${arch}-musl");
         expect(finalText).toMatch(/apk add --no-cache libstdc\+\+ libgcc/);
@@ -182,9 +190,19 @@ function composeValidator(): string[] | undefined {
 /** The Compose file's `$$` is a literal `$` once Compose has read the file. */
 const unescape = (text: string) => text.replace(/\$\$/g, "$");
 
-function runShell(script: string, env: Record<string, string>, forMs: number): Promise<{ output: string; status: number | null }> {
+/**
+ * What a container of `service` runs: its `entrypoint:` (else the image's) followed by `command` (what `docker compose
+ * run SERVICE ...` gives, else the service's `command:`), with the image's entrypoint script taken from the fixture.
+ */
+function containerArgv(service: { entrypoint?: string[]; command?: string[] }, command?: string[]): string[] {
+  const argv = [...(service.entrypoint ?? IMAGE_ENTRYPOINT), ...(command ?? service.command ?? [])];
+  return argv.map((word, i) => (i === 0 && word === "docker-entrypoint.sh" ? OFFICIAL_ENTRYPOINT : word));
+}
+
+/** Runs argv (in its own process group) for at most `forMs`, then stops it as `docker stop` would. */
+function runContainer(argv: string[], env: Record<string, string>, forMs: number): Promise<{ output: string; status: number | null }> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn("/bin/sh", ["-c", script], { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(argv[0]!, argv.slice(1), { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     child.stdout.setEncoding("utf8").on("data", (c) => (output += c));
     child.stderr.setEncoding("utf8").on("data", (c) => (output += c));
@@ -238,6 +256,8 @@ describe("docker-compose.example.yml", () => {
     expect(app.depends_on).toEqual({ "db-init": { condition: "service_completed_successfully" } });
     expect(backup.depends_on).toEqual({ "db-init": { condition: "service_completed_successfully" } });
 
+    expect(backup.entrypoint).toBeUndefined(); // the image's: `run --rm backup netraven-db ...` works as typed
+    expect(backup.command.slice(0, 2)).toEqual(["/bin/sh", "-c"]);
     expect(backup.volumes).toEqual(["backups:/backups"]);
     expect(Object.keys(compose.volumes).sort()).toEqual(["backups", "pgdata"]);
     expect(backup.command.join("\n")).toContain("netraven-db backup --dir /backups --keep-days 7");
@@ -297,7 +317,7 @@ describe("docker-compose.example.yml", () => {
         mkdirSync(backups);
         writeFileSync(join(work, "db_password"), `${server.password}\n`);
         const sidecar = compose.services.backup;
-        const script = unescape(sidecar.command.join("\n")).replaceAll("/backups", backups);
+        const argv = containerArgv(sidecar).map((word) => unescape(word).replaceAll("/backups", backups));
         const health = unescape(sidecar.healthcheck.test[1] as string).replaceAll("/backups", backups);
         const env: Record<string, string> = { PATH: `${bin}:/usr/bin:/bin`, HOME: work };
         for (const [key, value] of Object.entries(sidecar.environment as Record<string, string>)) env[key] = String(value).replace("/run/secrets", work);
@@ -307,7 +327,7 @@ describe("docker-compose.example.yml", () => {
         // Nothing yet: the health check must fail.
         expect(spawnSync("/bin/sh", ["-c", health]).status).not.toBe(0);
 
-        const good = await runShell(script, env, 3_500);
+        const good = await runContainer(argv, env, 3_500);
         expect(good.output).toContain("backup-sidecar: backup done; next in 1s");
         expect(good.output).not.toContain(server.password);
         const files = readdirSync(backups).filter((f) => /^netraven_\d{8}_\d{6}\.sql\.gz$/.test(f));
@@ -315,10 +335,69 @@ describe("docker-compose.example.yml", () => {
         expect(spawnSync("/bin/sh", ["-c", health]).status).toBe(0);
 
         // A round that fails is reported with netraven-db's exit status, and the loop keeps going.
-        const bad = await runShell(script, { ...env, PGDATABASE: "no_such_database" }, 2_500);
+        const bad = await runContainer(argv, { ...env, PGDATABASE: "no_such_database" }, 2_500);
         const failures = bad.output.split("\n").filter((l) => l.includes("backup-sidecar: BACKUP FAILED with exit status 5"));
         expect(failures.length).toBeGreaterThanOrEqual(2);
         expect(bad.output).not.toContain(server.password);
+      } finally {
+        rmSync(work, { recursive: true, force: true });
+      }
+    },
+    TIMEOUT,
+  );
+
+  test("its secrets are the files the guide's secrets step creates (docs/deployment.md, run as written)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "netraven-secrets-"));
+    try {
+      const guide = fencedBlocks(join(ROOT, "docs", "deployment.md")).filter(isShellBlock).flatMap(shellCommands);
+      const steps = guide.filter((c) => c.text.includes("umask 077"));
+      expect(steps).toHaveLength(1);
+      const result = spawnSync("/bin/sh", ["-c", steps[0]!.text], { cwd: dir, encoding: "utf8" });
+      expect(result.stderr).toBe("");
+      expect(result.status).toBe(0);
+      for (const [name, secret] of Object.entries(compose.secrets)) {
+        expect(`${name}: ${secret.file} ${existsSync(join(dir, secret.file)) ? "created" : "never created by the guide"}`).toBe(`${name}: ${secret.file} created`);
+        expect(statSync(join(dir, secret.file)).mode & 0o777).toBe(0o600);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test(
+    "the admin command `run --rm backup netraven-db list --dir /backups` (docs/deployment.md, the file's header) runs netraven-db through the service's entrypoint, as typed",
+    async () => {
+      const db = await createTestDatabase("nrt_admin");
+      const server = testServer();
+      const work = mkdtempSync(join(tmpdir(), "netraven-admin-"));
+      try {
+        const bin = join(work, "bin");
+        mkdirSync(bin);
+        copyFileSync(requireBinary(), join(bin, "netraven-db"));
+        chmodSync(join(bin, "netraven-db"), 0o755);
+        const backups = join(work, "backups");
+        mkdirSync(backups);
+        writeFileSync(join(work, "db_password"), `${server.password}\n`);
+        const service = compose.services.backup;
+        const env: Record<string, string> = { PATH: `${bin}:/usr/bin:/bin`, HOME: work };
+        for (const [key, value] of Object.entries(service.environment as Record<string, string>)) env[key] = String(value).replace("/run/secrets", work);
+        Object.assign(env, { PGHOST: "127.0.0.1", PGPORT: String(server.port), PGUSER: server.user, PGDATABASE: db.name });
+        for (const args of [["init"], ["backup", "--dir", backups]]) expect(spawnSync(join(bin, "netraven-db"), args, { env, encoding: "utf8" }).status).toBe(0);
+        const made = readdirSync(backups).find((f) => f.endsWith(".sql.gz"))!;
+
+        // The command as the guide and the file's header write it (the guide's fenced blocks; the header's comment).
+        const guide = fencedBlocks(join(ROOT, "docs", "deployment.md")).filter(isShellBlock).flatMap(shellCommands).map((c) => c.text);
+        const header = readFileSync(COMPOSE, "utf8").split("\n").filter((l) => /^#\s+docker compose /.test(l)).map((l) => l.replace(/^#\s+/, "").replace(/\s+#.*$/, ""));
+        const lines = [...guide, ...header].filter((l) => /\brun --rm backup\b/.test(l));
+        expect(lines.length).toBeGreaterThanOrEqual(2);
+        for (const line of lines) {
+          const words = shellWords(line);
+          const command = words.slice(words.indexOf("backup") + 1).map((w) => w.replaceAll("/backups", backups));
+          const argv = containerArgv(service, command);
+          const result = spawnSync(argv[0]!, argv.slice(1), { env, encoding: "utf8", timeout: 60_000 });
+          expect(`${line}: exit ${result.status}: ${result.stdout}${result.stderr}`).toContain(`${line}: exit 0: `);
+          expect(result.stdout).toContain(made);
+        }
       } finally {
         rmSync(work, { recursive: true, force: true });
       }
