@@ -23,7 +23,8 @@ export interface ForeignFile {
   description: string;
 }
 
-function compressionOf(start: Buffer): Compression {
+/** The compression of a file from its first bytes (anything else is read as uncompressed). */
+export function compressionOf(start: Buffer): Compression {
   if (start[0] === 0x1f && start[1] === 0x8b) return "gzip";
   if (start[0] === 0x28 && start[1] === 0xb5 && start[2] === 0x2f && start[3] === 0xfd) return "zstd";
   return "none";
@@ -61,6 +62,11 @@ async function contentStart(store: BackupStore, name: string, compression: Compr
     source.destroy();
   }
   return { data: Buffer.concat(chunks).subarray(0, bytes), complete, damaged };
+}
+
+/** The first stored bytes of a file (up to 1 KiB), as they are on disk. */
+export async function fileStart(store: BackupStore, name: string): Promise<Buffer> {
+  return (await contentStart(store, name, "none", SNIFF_BYTES)).data;
 }
 
 /** Whether text (the start of a decompressed file) is a plain pg_dump script. */
