@@ -1,5 +1,4 @@
 import { defineCommand } from "citty";
-import { createInterface } from "node:readline/promises";
 import { preflight, restoreBackup, type RestorePlan } from "../backup/restore.ts";
 import { resolveConnection, resolveLockTimeoutMs, resolveRetry, resolveSchemaName, Schemas } from "../config.ts";
 import { Errors, EXIT } from "../errors.ts";
@@ -8,23 +7,8 @@ import { printJson, printResult } from "../output.ts";
 import { openBackupFile } from "../storage/index.ts";
 import { renderDriftText } from "../validate/report.ts";
 import { connectionArgs, identityArgs, lockArgs, outputArgs } from "./_args.ts";
+import { confirmReplacing } from "./_confirm.ts";
 import { readIdentities, runBody, withConnection } from "./_run.ts";
-
-async function askToConfirm(plan: RestorePlan): Promise<boolean> {
-  const rows = plan.replacing.reduce((n, t) => n + t.estimatedRows, 0);
-  process.stderr.write(
-    `\nThis REPLACES schema "${plan.schema}" in database "${plan.database}": ${plan.replacing.length} tables with data (about ${rows} rows) will be dropped\n` +
-      `and replaced by ${plan.name} (taken ${plan.backup.header.started_at} from database "${plan.backup.header.database}", ${plan.backup.tables.reduce((n, t) => n + t.rows, 0)} rows).\n` +
-      `Nothing changes unless the whole restore succeeds.\n`,
-  );
-  const prompt = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = await prompt.question(`Type the database name (${plan.database}) to continue: `);
-    return answer.trim() === plan.database;
-  } finally {
-    prompt.close();
-  }
-}
 
 function targetDatabase(value: unknown): string {
   const parsed = Schemas.databaseName().safeParse(typeof value === "string" ? value : "");
@@ -58,11 +42,10 @@ export default defineCommand({
       const backup = await preflight(store, name, { identities, onProgress: run.onProgress, signal: run.signal });
       // Without --schema/NETRAVEN_DB_SCHEMA the data goes back where it came from.
       const schema = resolveSchemaName(args.schema, env, backup.header.schema);
-      const confirm = async (plan: RestorePlan) => {
-        if (args.yes) return true;
-        if (!process.stdin.isTTY) throw Errors.confirmationRequired(plan.replacing.length, plan.database);
-        return askToConfirm(plan);
-      };
+      const confirm = confirmReplacing<RestorePlan>(
+        Boolean(args.yes),
+        (plan) => `${plan.name} (taken ${plan.backup.header.started_at} from database "${plan.backup.header.database}", ${plan.backup.tables.reduce((n, t) => n + t.rows, 0)} rows)`,
+      );
       const options = { schema, lockTimeoutMs, confirm, identities, onProgress: run.onProgress, signal: run.signal };
       const result = await withConnection(args, env, run, (connection) => restoreBackup(connection, store, name, backup, options), { database: target, create: true, closeOnInterrupt: false });
       const mismatched = result.tables.filter((t) => t.expected !== t.restored);
