@@ -8,6 +8,7 @@ import { openBackupFile } from "../storage/index.ts";
 import { renderDriftText } from "../validate/report.ts";
 import { connectionArgs, identityArgs, lockArgs, outputArgs } from "./_args.ts";
 import { confirmReplacing } from "./_confirm.ts";
+import { restorePgDump } from "./_pg-dump.ts";
 import { readIdentities, runBody, withConnection } from "./_run.ts";
 
 function targetDatabase(value: unknown): string {
@@ -26,6 +27,7 @@ export default defineCommand({
     ...identityArgs,
     yes: { type: "boolean", alias: "y", description: "Do not ask before replacing existing data (required when stdin is not a terminal)" },
     "target-db": { type: "string", valueHint: "name", description: "Restore into this database on the same server instead (created if missing)" },
+    "from-pg-dump": { type: "boolean", description: "FILE is an old plain pg_dump script (pg_dump | gzip): check every statement, then import only its NetRaven tables' data" },
     ...connectionArgs,
     ...lockArgs,
     ...outputArgs,
@@ -39,6 +41,7 @@ export default defineCommand({
       const target = args["target-db"] === undefined ? undefined : targetDatabase(args["target-db"]);
       const identities = await readIdentities(args.identity, env);
       const { store, name } = await openBackupFile(file, { env, setting: "FILE", retry: resolveRetry(args, env) });
+      if (args["from-pg-dump"]) return restorePgDump(args, run, { env, file, store, name, lockTimeoutMs, target });
       const backup = await preflight(store, name, { identities, onProgress: run.onProgress, signal: run.signal });
       // Without --schema/NETRAVEN_DB_SCHEMA the data goes back where it came from.
       const schema = resolveSchemaName(args.schema, env, backup.header.schema);
