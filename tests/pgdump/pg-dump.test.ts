@@ -220,6 +220,24 @@ describe("restore --from-pg-dump", () => {
     expect(errorLines(run)).toEqual([expect.stringMatching(/netraven_20250405_000000\.sql: the file ends inside the data of table \w+ \(truncated\); not imported$/)]);
   });
 
+  test("a row the server rejects half-way through the load rolls everything back: the old data stays (exit 7)", async () => {
+    // A real dump with one JSON value damaged by hand: every statement is still pg_dump's, so only the server can tell.
+    const lines = readFileSync(ormDumps.none, "utf8").split("\n");
+    const at = lines.findIndex((l) => l.startsWith("user-1\t"));
+    expect(at).toBeGreaterThan(0);
+    lines[at] = lines[at]!.replace(/\t[^\t]*$/, "\t{not json");
+    const damaged = join(work, "netraven_20250406_000000.sql");
+    writeFileSync(damaged, lines.join("\n"));
+    const target = await liveTarget();
+    const before = await snapshot(target);
+    const run = await runBinary(["restore", damaged, "--from-pg-dump", "--yes"], { env: target.env });
+    expect(run.status).toBe(7);
+    expect(errorLines(run)).toEqual([expect.stringMatching(/restore: invalid input syntax for type json.*\[SQLSTATE 22P02\]; nothing was changed$/)]);
+    expect(await snapshot(target)).toEqual(before);
+    const leftovers = await target.sql`select nspname from pg_namespace where nspname like 'nrdb_%'`;
+    expect([...leftovers]).toEqual([]);
+  });
+
   test("a netraven-db backup is not a pg_dump file (exit 3)", async () => {
     const dir = mkdtempSync(join(work, "ours-"));
     const backup = await runBinary(["backup", "--dir", dir, "--json"], { env: initSource.env });
