@@ -12,26 +12,16 @@ import { runBinary, type RunResult } from "../harness/binary.ts";
 import { catalogSnapshot } from "../harness/catalog.ts";
 import { client, createTestDatabase, psql, testServer, type TestDatabase } from "../harness/db.ts";
 import { fillRealisticData, tableChecksums } from "../harness/data.ts";
-import { legacyRoleUrl, loadLegacySchema } from "../harness/legacy.ts";
+import { legacyRoleUrl, loadLegacySchema, oldBackupScript } from "../harness/legacy.ts";
 
 const SENTENCE = "pg_dump file (not made by netraven-db; not verifiable)";
 const work = mkdtempSync(join(tmpdir(), "netraven-pgdump-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-/** Exactly the old backup script: `pg_dump -h HOST -U USER DB | gzip > FILE`, password in PGPASSWORD, no pipefail. */
-function oldScript(url: string, file: string): void {
-  const u = new URL(url);
-  const result = spawnSync("bash", ["-c", `pg_dump -h "$H" -p "$P" -U "$U" "$D" | gzip > "$F"`], {
-    env: { PATH: process.env.PATH, PGPASSWORD: decodeURIComponent(u.password), H: u.hostname, P: u.port, U: decodeURIComponent(u.username), D: u.pathname.slice(1), F: file },
-    encoding: "utf8",
-  });
-  if (result.status !== 0) throw new Error(`the old script failed: ${result.stderr}`);
-}
-
 /** The same dump as gzip (the old script), zstd and plain, under the old script's names. */
 function dumpAllWays(url: string, stamp: string): { gzip: string; zstd: string; none: string } {
   const gzip = join(work, `netraven_${stamp}.sql.gz`);
-  oldScript(url, gzip);
+  oldBackupScript(url, gzip);
   const plain = gunzipSync(readFileSync(gzip));
   const zstd = join(work, `netraven_${stamp}_1.sql.zst`);
   const none = join(work, `netraven_${stamp}_2.sql`);
@@ -88,7 +78,7 @@ beforeAll(async () => {
   initDumps = dumpAllWays(initSource.url, "20250402_200520");
   // The old script with pg_dump failing (the server unreachable): it printed success and left a 20-byte gzip.
   failed = join(work, "netraven_20250404_200520.sql.gz");
-  oldScript("postgresql://netraven:pw@127.0.0.1:1/netraven", failed);
+  oldBackupScript("postgresql://netraven:pw@127.0.0.1:1/netraven", failed);
   // The fixtures are what the issue describes: a 20-byte gzip, and complete pg_dump scripts.
   expect(statSync(failed).size).toBe(20);
   const text = readFileSync(ormDumps.none, "utf8");
@@ -253,7 +243,7 @@ describe("restore --from-pg-dump refuses, with the reason, and changes nothing",
     const source = await ormDatabase(20);
     psql(source.url, ["-c", sql]);
     const file = join(work, `netraven_${stamp}.sql.gz`);
-    oldScript(source.url, file);
+    oldBackupScript(source.url, file);
     await source.sql.end();
     return file;
   }
@@ -310,7 +300,7 @@ describe("restore --from-pg-dump refuses, with the reason, and changes nothing",
     const source = await initDatabase(5);
     await source.sql`insert into netraven.netraven_db_version (version, description, kind, tool_version) values (99, 'from the future', 'migrate', '9.9.9')`;
     const file = join(work, "netraven_20250417_000000.sql.gz");
-    oldScript(source.url, file);
+    oldBackupScript(source.url, file);
     await expectRefused(file, /holds schema version 99, newer than this netraven-db knows \(1\); refusing to import it/, 9);
   });
 });

@@ -147,7 +147,7 @@ describe("anything else is refused, saying what it is", () => {
     ["COMMENT ON TABLE netraven.tags IS E'\\\\x';", "a statement pg_dump does not write for the NetRaven tables"],
   ];
   for (const [sql, reason] of cases) {
-    test(sql.split("\n")[0]!.slice(0, 70), () => {
+    test(`${reason}: ${sql.split("\n")[0]!.slice(0, 50)}`, () => {
       expect(refusal(sql)).toContain(reason);
     });
   }
