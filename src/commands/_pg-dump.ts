@@ -27,6 +27,9 @@ export async function restorePgDump(args: ConnectFlags & { schema?: unknown; yes
   log.info(`${describeDump(name, dump)}: every statement is one pg_dump writes for the NetRaven tables`);
   // Without --schema/NETRAVEN_DB_SCHEMA the data goes back into the schema it was dumped from.
   const schema = resolveSchemaName(args.schema, env, dump.model.schema);
+  if (schema === "public" && dump.model.schema === "public") {
+    log.warn(`the dump's tables are in schema "public" (where the old setup put them when its role was not called netraven); pass --schema netraven to import them where netraven-db keeps them`);
+  }
   const confirm = confirmReplacing<ReplacePlan>(Boolean(args.yes), (plan) => plan.replacement, "import");
   const options = { schema, lockTimeoutMs: context.lockTimeoutMs, confirm, onProgress: run.onProgress, signal: run.signal };
   const result = await withConnection(args, env, run, (connection) => importPgDump(connection, store, name, dump, options), { database: context.target, create: true, closeOnInterrupt: false });

@@ -20,7 +20,7 @@ import { SCHEMA_VERSION } from "../schema/migrations.ts";
 import type { BackupStore } from "../storage/store.ts";
 import { validateDatabase, type ValidationResult } from "../validate/index.ts";
 import { driftLines } from "../validate/report.ts";
-import { readHeader } from "../backup/read.ts";
+import { isEncryptedBackup, readHeader } from "../backup/read.ts";
 import { restoreFailure, rowsToReplace, swapIn, type RestorePlan } from "../backup/restore.ts";
 import { loadBlocksIntoStaging, stagingSchemaName, type StagingOptions } from "../backup/staging.ts";
 import { foreignFileError, recogniseForeignFile } from "./detect.ts";
@@ -70,7 +70,7 @@ export async function preflightPgDump(store: BackupStore, name: string, options:
   const foreign = await recogniseForeignFile(store, name);
   if (foreign?.kind === "empty") throw foreignFileError(name, store.describe(name), foreign);
   if (!foreign) {
-    const ours = await readHeader(store, name).then(() => true, () => false);
+    const ours = (await isEncryptedBackup(store, name).catch(() => false)) || (await readHeader(store, name).then(() => true, () => false));
     if (ours) throw Errors.usage(`${name} is a netraven-db backup, not a pg_dump file: restore it without --from-pg-dump`);
     throw Errors.badBackup(name, "not a pg_dump script (it does not start with pg_dump's \"-- PostgreSQL database dump\" lines); not imported");
   }
