@@ -197,6 +197,24 @@ describe("restore --from-pg-dump", () => {
     });
   }
 
+  test("tables in public (the old setup under a role not called netraven): --schema netraven imports them where netraven-db keeps them", async () => {
+    const source = await createTestDatabase();
+    psql(source.url, ["-c", 'create extension if not exists "uuid-ossp"; create extension if not exists pgcrypto', "-f", join(import.meta.dir, "..", "fixtures", "netraven-orm.sql")]);
+    await fillRealisticData(source.sql, { devices: 40, schema: "public" });
+    const file = join(work, "netraven_20250408_000000.sql.gz");
+    oldBackupScript(source.url, file);
+    const target = await liveTarget();
+    const run = await runBinary(["restore", file, "--from-pg-dump", "--yes", "--schema", "netraven"], { env: target.env });
+    expect(run.status).toBe(0);
+    const { netraven_db_version: _version, ...rows } = await tableChecksums(target.sql, "netraven");
+    expect(rows).toEqual(await tableChecksums(source.sql, "public"));
+    // Without --schema it says how to get there (checked before connecting: no server here, so it ends with exit 4).
+    const warned = await runBinary(["restore", file, "--from-pg-dump", "--yes", "--retry", "1"], { env: { DATABASE_URL: "postgresql://u:p@127.0.0.1:1/x" } });
+    expect(warned.status).toBe(4);
+    expect(warned.stderr).toContain('the dump\'s tables are in schema "public"');
+    expect(warned.stderr).toContain("pass --schema netraven");
+  });
+
   test("a file the old script made is checked completely before anything connects", async () => {
     // No server at all: a good dump gets as far as connecting (exit 4); a bad one is refused first (exit 1).
     const env = { DATABASE_URL: "postgresql://netraven:pw@127.0.0.1:1/netraven" };
