@@ -138,6 +138,8 @@ export const Errors = {
   drift: (message: string, hint: string, details?: Record<string, unknown>) => new NetravenError("DRIFT", message, { hint, details }),
   /** A backup file (or its manifest) that is damaged, truncated, foreign or inconsistent. `name` is its base name. */
   badBackup: (name: string, problem: string, cause?: unknown) => new NetravenError("BACKUP_INVALID", `${name}: ${problem}`, { cause }),
+  /** A file that is not a netraven-db backup but something we can name (a pg_dump script, an empty gzip). */
+  foreignFile: (name: string, what: string, hint: string) => new NetravenError("BACKUP_INVALID", `${name}: ${what}`, { hint }),
   /** A schema version from a newer netraven-db: never touched, restored or called good by this one. */
   newerSchema: (subject: string, version: number, known: number, refusing: string, hint: string) =>
     new NetravenError("VERSION_TOO_NEW", `${subject} ${subject.startsWith("schema") ? "is at" : "holds schema"} version ${version}, newer than this netraven-db knows (${known}); ${refusing}`, { hint }),

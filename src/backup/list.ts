@@ -1,7 +1,9 @@
-// What a backup store holds, newest first, from names and manifests only (nothing is decompressed).
+// What a backup store holds, newest first, from names and manifests (nothing of ours is decompressed; a file without
+// a manifest has its first bytes read, to name an old pg_dump script for what it is).
 import type { BackupStore } from "../storage/store.ts";
 import { readManifest, type Manifest } from "./manifest.ts";
 import { parseBackupFileName } from "./naming.ts";
+import { recogniseForeignFile, type ForeignFile } from "../pgdump/detect.ts";
 
 export interface BackupEntry {
   name: string;
@@ -14,7 +16,9 @@ export interface BackupEntry {
   manifest?: Manifest;
   /** Why the manifest could not be used, when it exists but is bad. */
   manifestProblem?: string;
-  status: "verified" | "checksummed" | "no-manifest" | "bad-manifest";
+  /** A file without a manifest that is not ours but that we can name (an old pg_dump script, an empty gzip). */
+  foreign?: ForeignFile;
+  status: "verified" | "checksummed" | "no-manifest" | "bad-manifest" | ForeignFile["kind"];
 }
 
 export async function listBackups(store: BackupStore): Promise<BackupEntry[]> {
@@ -29,6 +33,8 @@ export async function listBackups(store: BackupStore): Promise<BackupEntry[]> {
     } catch (error) {
       manifestProblem = (error as Error).message;
     }
+    // Only files without a manifest are looked into, and only their first bytes: list stays cheap.
+    const foreign = manifest || manifestProblem ? undefined : await recogniseForeignFile(store, file.name).catch(() => undefined);
     entries.push({
       name: file.name,
       location: store.describe(file.name),
@@ -37,7 +43,8 @@ export async function listBackups(store: BackupStore): Promise<BackupEntry[]> {
       sizeBytes: file.size,
       manifest,
       manifestProblem,
-      status: manifestProblem ? "bad-manifest" : !manifest ? "no-manifest" : manifest.verified_at ? "verified" : "checksummed",
+      foreign,
+      status: manifestProblem ? "bad-manifest" : foreign ? foreign.kind : !manifest ? "no-manifest" : manifest.verified_at ? "verified" : "checksummed",
     });
   }
   return entries.sort((a, b) => b.time.getTime() - a.time.getTime() || b.name.localeCompare(a.name));

@@ -15,6 +15,7 @@ import { createDecompressor, detectCompression, isDecompressionError, type Compr
 import { decodeHeaderUnit, FormatError, HEADER_BYTES, HEADER_UNIT_BYTES, MAGIC_LINE, parseHeader, renderScriptParts, type BackupHeader } from "./format.ts";
 import { memoryGuard } from "./memory.ts";
 import { crc32Hex, parseTableEnd, parseTrailer, TRAILER_START } from "./sections.ts";
+import { foreignFileError, recogniseForeignFile } from "../pgdump/detect.ts";
 
 export interface BlockStart {
   table: TableDef;
@@ -155,7 +156,9 @@ export async function readHeader(store: BackupStore, name: string, identities?: 
     const { header, compression } = await takeHeader(plain);
     return { header, compression };
   } catch (error) {
-    throw readError(store, name, error);
+    // Not ours: name it when it is a file we know (an old pg_dump script, the empty gzip of a failed one).
+    const foreign = error instanceof FormatError ? await recogniseForeignFile(store, name).catch(() => undefined) : undefined;
+    throw foreign ? foreignFileError(name, store.describe(name), foreign) : readError(store, name, error);
   } finally {
     await plain.return(undefined);
   }

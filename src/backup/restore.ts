@@ -17,7 +17,6 @@ import { allTables, versionTable } from "../schema/index.ts";
 import { SCHEMA_VERSION } from "../schema/migrations.ts";
 import type { BackupStore } from "../storage/store.ts";
 import { validateDatabase, type ValidationResult } from "../validate/index.ts";
-import type { BackupHeader } from "./format.ts";
 import { isEncryptedBackup, readHeader } from "./read.ts";
 import { loadIntoStaging, stagingSchemaName, type StagingOptions } from "./staging.ts";
 import { checkManifest, compareHeaderWithManifest, readWithProgress, refuseNewer, type CheckedBackup } from "./verify.ts";
@@ -65,7 +64,8 @@ export async function preflight(store: BackupStore, name: string, options: Stagi
   return { header, tables: summary.tables, dataBytes: summary.dataBytes };
 }
 
-async function rowsToReplace(connection: Connection, schema: string): Promise<RestorePlan["replacing"]> {
+/** Defined tables in `schema` that hold rows: what a restore would replace (asked about before it does). */
+export async function rowsToReplace(connection: Connection, schema: string): Promise<RestorePlan["replacing"]> {
   const present = await connection.sql<{ table: string; estimate: number }[]>`
     select c.relname as table, greatest(c.reltuples, 0)::bigint::int as estimate
     from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -90,14 +90,27 @@ async function resetSequences(tx: TransactionSql, schema: string): Promise<void>
   }
 }
 
-/** The swap: only now are the live tables touched. Waiting behind the app is bounded by --lock-timeout. */
-async function swapIn(tx: TransactionSql, staging: string, schema: string, name: string, header: BackupHeader, lockTimeoutMs: number): Promise<void> {
+/**
+ * The swap: only now are the live tables touched. Waiting behind the app is bounded by --lock-timeout. `note` is
+ * recorded with the version ("restored from x (...)").
+ */
+export async function swapIn(tx: TransactionSql, staging: string, schema: string, note: string, lockTimeoutMs: number): Promise<void> {
   await tx.unsafe(`SET LOCAL lock_timeout = ${quoteLiteral(`${lockTimeoutMs}ms`)}`);
   await tx.unsafe(`DROP TABLE IF EXISTS ${allTables.map((t) => `${quoteIdent(schema)}.${quoteIdent(t.name)}`).join(", ")}`);
   for (const table of allTables) await tx.unsafe(`ALTER TABLE ${quoteIdent(staging)}.${quoteIdent(table.name)} SET SCHEMA ${quoteIdent(schema)}`);
   await tx.unsafe(`DROP SCHEMA ${quoteIdent(staging)}`);
-  await tx.unsafe(recordVersion(schema, SCHEMA_VERSION, `restored from ${name} (backup of schema version ${header.schema_version}, ${header.started_at})`, "restore").sql);
+  await tx.unsafe(recordVersion(schema, SCHEMA_VERSION, note, "restore").sql);
   await resetSequences(tx, schema);
+}
+
+/** A failure inside the restore transaction, which was rolled back: the error to report, saying nothing changed. */
+export function restoreFailure(error: unknown): unknown {
+  if (isNetravenError(error) && error.code === "INTERRUPTED") return error;
+  const failure = translateError(error, "restore");
+  if ((error as { code?: string }).code === "2BP01") {
+    return Errors.nothingChanged(failure, "other objects depend on the NetRaven tables: drop them first, or restore into another database with --target-db");
+  }
+  return Errors.nothingChanged(failure);
 }
 
 export async function restoreBackup(connection: Connection, store: BackupStore, name: string, backup: CheckedBackup, options: RestoreOptions): Promise<RestoreResult> {
@@ -121,15 +134,10 @@ export async function restoreBackup(connection: Connection, store: BackupStore, 
       // Past this point a signal waits: the swap is short, and stopping inside it could leave no way to say
       // whether the commit happened.
       options.signal?.throwIfAborted();
-      await swapIn(tx, staging, schema, name, header, options.lockTimeoutMs);
+      await swapIn(tx, staging, schema, `restored from ${name} (backup of schema version ${header.schema_version}, ${header.started_at})`, options.lockTimeoutMs);
     });
   } catch (error) {
-    if (isNetravenError(error) && error.code === "INTERRUPTED") throw error;
-    const failure = translateError(error, "restore");
-    if ((error as { code?: string }).code === "2BP01") {
-      throw Errors.nothingChanged(failure, "other objects depend on the NetRaven tables: drop them first, or restore into another database with --target-db");
-    }
-    throw Errors.nothingChanged(failure);
+    throw restoreFailure(error);
   }
 
   // Afterwards: what is in the database now, counted by the server, and a full validate.

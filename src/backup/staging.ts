@@ -13,6 +13,7 @@ import { quoteIdent } from "../quote.ts";
 import { renderTablesForLoad } from "../schema/render.ts";
 import type { BackupStore } from "../storage/store.ts";
 import { waitForDrain } from "../streams.ts";
+import type { ReadHandlers } from "./read.ts";
 import { readWithProgress, type CheckedBackup } from "./verify.ts";
 
 export interface StagingOptions {
@@ -28,38 +29,39 @@ export function stagingSchemaName(): string {
 }
 
 /** Creates `staging` and loads the backup into it; returns the rows loaded per table. */
-export async function loadIntoStaging(tx: TransactionSql, store: BackupStore, name: string, backup: CheckedBackup, staging: string, options: StagingOptions): Promise<Array<{ name: string; rows: number }>> {
+export function loadIntoStaging(tx: TransactionSql, store: BackupStore, name: string, backup: CheckedBackup, staging: string, options: StagingOptions): Promise<Array<{ name: string; rows: number }>> {
+  return loadBlocksIntoStaging(tx, staging, options, (handlers) => readWithProgress(store, name, backup.dataBytes, options, handlers, "Loading"));
+}
+
+/**
+ * The same for any reader that delivers COPY blocks through ReadHandlers (a pg_dump file's too): the bare tables,
+ * each block streamed into its table, then keys, indexes and foreign keys.
+ */
+export async function loadBlocksIntoStaging(tx: TransactionSql, staging: string, options: StagingOptions, read: (handlers: ReadHandlers) => Promise<unknown>): Promise<Array<{ name: string; rows: number }>> {
   await tx.unsafe(`CREATE SCHEMA ${quoteIdent(staging)}`);
   const { before, after } = renderTablesForLoad(staging);
   await tx.unsafe(before.map((s) => s.sql).join(";\n")).simple();
   let writable: Writable | undefined;
   const loaded: Array<{ name: string; rows: number }> = [];
-  await readWithProgress(
-    store,
-    name,
-    backup.dataBytes,
-    options,
-    {
-      onBlockStart: async (block) => {
-        const columns = block.columns.map(quoteIdent).join(", ");
-        // FREEZE (allowed: the staging table was created in this transaction) writes the rows frozen and
-        // all-visible, so the row count after the commit, the app's first reads and autovacuum do not rewrite every
-        // page to set hint bits or freeze them. Nobody can see the rows before the commit anyway.
-        writable = (await tx.unsafe(`COPY ${quoteIdent(staging)}.${quoteIdent(block.table.name)} (${columns}) FROM STDIN WITH (FREEZE)`).writable()) as Writable;
-      },
-      onData: async (chunk) => {
-        if (!writable!.write(chunk)) await waitForDrain(writable!);
-      },
-      onBlockEnd: async (block, rows) => {
-        writable!.end();
-        await finished(writable!);
-        writable = undefined;
-        loaded.push({ name: block.table.name, rows });
-        log.debug(`loaded ${block.table.name}: ${rows} rows`);
-      },
+  await read({
+    onBlockStart: async (block) => {
+      const columns = block.columns.map(quoteIdent).join(", ");
+      // FREEZE (allowed: the staging table was created in this transaction) writes the rows frozen and
+      // all-visible, so the row count after the commit, the app's first reads and autovacuum do not rewrite every
+      // page to set hint bits or freeze them. Nobody can see the rows before the commit anyway.
+      writable = (await tx.unsafe(`COPY ${quoteIdent(staging)}.${quoteIdent(block.table.name)} (${columns}) FROM STDIN WITH (FREEZE)`).writable()) as Writable;
     },
-    "Loading",
-  ).catch((error) => {
+    onData: async (chunk) => {
+      if (!writable!.write(chunk)) await waitForDrain(writable!);
+    },
+    onBlockEnd: async (block, rows) => {
+      writable!.end();
+      await finished(writable!);
+      writable = undefined;
+      loaded.push({ name: block.table.name, rows });
+      log.debug(`loaded ${block.table.name}: ${rows} rows`);
+    },
+  }).catch((error) => {
     // Ends the COPY with CopyFail, so the server rolls it back; the error itself is reported by our caller.
     writable?.on("error", () => undefined).destroy(error instanceof Error ? error : new Error(String(error)));
     throw error;

@@ -96,7 +96,6 @@ export function readWithProgress(store: BackupStore, name: string, expectedBytes
 export async function verifyBackup(store: BackupStore, name: string, options: VerifyOptions = {}): Promise<VerifyResult> {
   const started = Date.now();
   const manifest = await checkManifest(store, name, options);
-  if (!manifest) log.warn(`${name} has no manifest (${manifestName(name)}): checking its structure only, not its checksum`);
   const encrypted = manifest ? manifest.encryption !== null : await isEncryptedBackup(store, name);
   if (encrypted && !options.identities) {
     // The checksum proves the stored bytes are the ones written; what they hold needs the key.
@@ -104,6 +103,7 @@ export async function verifyBackup(store: BackupStore, name: string, options: Ve
     return { name, manifest, checksum: "matched", encrypted, durationMs: Date.now() - started };
   }
   const { header } = await readHeader(store, name, options.identities);
+  if (!manifest) log.warn(`${name} has no manifest (${manifestName(name)}): checking its structure only, not its checksum`);
   refuseNewer(name, header, "cannot check its SQL", "verify it with the netraven-db release that made it");
   const summary = await readWithProgress(store, name, manifest?.data_bytes, options);
   if (manifest) compareWithManifest(name, summary, manifest);

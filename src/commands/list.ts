@@ -3,11 +3,19 @@ import { listBackups } from "../backup/list.ts";
 import { resolveBackupDir } from "../config.ts";
 import { EXIT } from "../errors.ts";
 import { formatBytes, printJson, printResult } from "../output.ts";
+import { PG_DUMP_FILE } from "../pgdump/detect.ts";
 import { openStore } from "../storage/index.ts";
 import { outputArgs, storeArgs } from "./_args.ts";
 import { runBody } from "./_run.ts";
 
-const STATUS = { verified: "verified", checksummed: "checksum", "no-manifest": "no manifest", "bad-manifest": "BAD manifest" } as const;
+const STATUS = {
+  verified: "verified",
+  checksummed: "checksum",
+  "no-manifest": "no manifest",
+  "bad-manifest": "BAD manifest",
+  "pg-dump": PG_DUMP_FILE,
+  empty: "EMPTY: no dump in it (a failed pg_dump)",
+} as const;
 
 export default defineCommand({
   meta: {
@@ -33,7 +41,7 @@ export default defineCommand({
             status: b.status,
             encrypted: b.manifest ? b.manifest.encryption !== null : null,
             verified_at: b.manifest?.verified_at ?? null,
-            problem: b.manifestProblem ?? null,
+            problem: b.manifestProblem ?? b.foreign?.description ?? null,
           })),
         });
         return EXIT.OK;

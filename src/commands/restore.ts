@@ -1,5 +1,4 @@
 import { defineCommand } from "citty";
-import { createInterface } from "node:readline/promises";
 import { preflight, restoreBackup, type RestorePlan } from "../backup/restore.ts";
 import { resolveConnection, resolveLockTimeoutMs, resolveRetry, resolveSchemaName, Schemas } from "../config.ts";
 import { Errors, EXIT } from "../errors.ts";
@@ -8,23 +7,9 @@ import { printJson, printResult } from "../output.ts";
 import { openBackupFile } from "../storage/index.ts";
 import { renderDriftText } from "../validate/report.ts";
 import { connectionArgs, backupFileArgs, lockArgs, outputArgs } from "./_args.ts";
+import { confirmReplacing } from "./_confirm.ts";
+import { restorePgDump } from "./_pg-dump.ts";
 import { readIdentities, runBody, withConnection } from "./_run.ts";
-
-async function askToConfirm(plan: RestorePlan): Promise<boolean> {
-  const rows = plan.replacing.reduce((n, t) => n + t.estimatedRows, 0);
-  process.stderr.write(
-    `\nThis REPLACES schema "${plan.schema}" in database "${plan.database}": ${plan.replacing.length} tables with data (about ${rows} rows) will be dropped\n` +
-      `and replaced by ${plan.name} (taken ${plan.backup.header.started_at} from database "${plan.backup.header.database}", ${plan.backup.tables.reduce((n, t) => n + t.rows, 0)} rows).\n` +
-      `Nothing changes unless the whole restore succeeds.\n`,
-  );
-  const prompt = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = await prompt.question(`Type the database name (${plan.database}) to continue: `);
-    return answer.trim() === plan.database;
-  } finally {
-    prompt.close();
-  }
-}
 
 function targetDatabase(value: unknown): string {
   const parsed = Schemas.databaseName().safeParse(typeof value === "string" ? value : "");
@@ -41,6 +26,7 @@ export default defineCommand({
     ...backupFileArgs,
     yes: { type: "boolean", alias: "y", description: "Do not ask before replacing existing data (required when stdin is not a terminal)" },
     "target-db": { type: "string", valueHint: "name", description: "Restore into this database on the same server instead (created if missing)" },
+    "from-pg-dump": { type: "boolean", description: "FILE is an old plain pg_dump script (pg_dump | gzip): check every statement, then import only its NetRaven tables' data" },
     ...connectionArgs,
     ...lockArgs,
     ...outputArgs,
@@ -54,14 +40,14 @@ export default defineCommand({
       const target = args["target-db"] === undefined ? undefined : targetDatabase(args["target-db"]);
       const identities = await readIdentities(args.identity, env);
       const { store, name } = await openBackupFile(file, { env, setting: "FILE", retry: resolveRetry(args, env) });
+      if (args["from-pg-dump"]) return restorePgDump(args, run, { env, file, store, name, lockTimeoutMs, target });
       const backup = await preflight(store, name, { identities, onProgress: run.onProgress, signal: run.signal });
       // Without --schema/NETRAVEN_DB_SCHEMA the data goes back where it came from.
       const schema = resolveSchemaName(args.schema, env, backup.header.schema);
-      const confirm = async (plan: RestorePlan) => {
-        if (args.yes) return true;
-        if (!process.stdin.isTTY) throw Errors.confirmationRequired(plan.replacing.length, plan.database);
-        return askToConfirm(plan);
-      };
+      const confirm = confirmReplacing<RestorePlan>(
+        Boolean(args.yes),
+        (plan) => `${plan.name} (taken ${plan.backup.header.started_at} from database "${plan.backup.header.database}", ${plan.backup.tables.reduce((n, t) => n + t.rows, 0)} rows)`,
+      );
       const options = { schema, lockTimeoutMs, confirm, identities, onProgress: run.onProgress, signal: run.signal };
       const result = await withConnection(args, env, run, (connection) => restoreBackup(connection, store, name, backup, options), { database: target, create: true, closeOnInterrupt: false });
       const mismatched = result.tables.filter((t) => t.expected !== t.restored);

@@ -135,3 +135,20 @@ Deno.test("deno: restore --yes --target-db into a new database, which then valid
     psql(SOURCE_DB, "select count(*) from netraven.admin_settings"),
   );
 });
+
+Deno.test("deno: an old `pg_dump | gzip` file: list names it, verify refuses it, restore --from-pg-dump imports it", async () => {
+  await server();
+  const old = join(backups!, "netraven_20250403_200520.sql.gz");
+  const dump = spawnSync("bash", ["-c", `pg_dump "$URL" | gzip > "$F"`], { env: { PATH: process.env.PATH ?? "", URL: cluster!.url(SOURCE_DB), F: old }, encoding: "utf8" });
+  assert.equal(dump.status, 0, dump.stderr);
+  const list = netravenDb(["list", "--dir", backups!]);
+  expectStatus(list, 0, "list");
+  assert.match(list.stdout, /netraven_20250403_200520\.sql\.gz .* pg_dump file \(not made by netraven-db; not verifiable\)\n/);
+  const verify = netravenDb(["verify", old]);
+  expectStatus(verify, 1, "verify of a pg_dump file");
+  assert.match(verify.stderr, /netraven_20250403_200520\.sql\.gz: pg_dump file \(not made by netraven-db; not verifiable\)/);
+  const imported = netravenDb(["restore", "--from-pg-dump", "--target-db", "nr_deno_pgdump", old]);
+  expectStatus(imported, 0, "restore --from-pg-dump");
+  assert.equal(psql("nr_deno_pgdump", "select name || '|' || description from netraven.tags where id = 'tag-deno'"), "Deno|line one\nline two\ttab");
+  expectStatus(netravenDb(["validate"], "nr_deno_pgdump"), 0, "validate the imported database");
+});
