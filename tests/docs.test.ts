@@ -16,7 +16,7 @@
 // ~ are sandbox directories; db.example.net (and Compose's `db`) is 127.0.0.1 and /var/run/postgresql is the
 // cluster's socket directory; the default port 5432 and backup directory /backups are stood in for by PGPORT and
 // NETRAVEN_DB_DIR; /backups/netraven_20261125_030000.sql.gz (.sql.zst, .sql) is the newest backup of that kind;
-// F and FILE are the newest backup; DATABASE is a new empty database (one per command). `docker exec [-u U]
+// F and FILE are the newest backup; OLD is an old `pg_dump | gzip` backup of the world's database; DATABASE is a new empty database (one per command). `docker exec [-u U]
 // [-e K=V]... netraven-db CMD` runs CMD "in the database container": with those variables and its socket; `docker
 // exec ... sh` puts the commands after it in that container.
 //
@@ -346,6 +346,7 @@ const SUBSTITUTIONS: Array<[RegExp, (match: string) => string]> = [
   [/\/backups\/netraven_20261125_030000\.sql(?:\.gz|\.zst)?\b/, (m) => join(world.backups, newestBackup(m.slice(m.indexOf(".sql"))))],
   [/netraven_20261125_030000\.sql(?:\.gz|\.zst)?\b/, (m) => newestBackup(m.slice(m.indexOf(".sql")))],
   [/(?<=\s)(?:F|FILE)(?=\s|$)/, () => join(world.backups, newestBackup(".sql.gz"))],
+  [/(?<=\s)OLD(?=\s|$)/, () => oldPgDumpFile()],
   [/(?<=\s)DATABASE(?=\s|$)/, () => scratchDatabase()],
   [/\/backups\b/, () => world.backups],
   [/\/run\/secrets\b/, () => world.secrets],
@@ -389,6 +390,21 @@ function newestBackup(suffix: string): string {
   const name = readdirSync(world.backups).filter((f) => /^netraven_\d{8}_\d{6}\.sql(\.gz|\.zst)?$/.test(f) && f.endsWith(suffix)).sort().at(-1);
   if (!name) throw new Error(`the docs name a backup ending in ${suffix}, but none was made: add backups=... to the block's docs-test annotation`);
   return name;
+}
+
+/** OLD: an old NetRaven backup, `pg_dump | gzip` of the world's database as the old script made it (made once). */
+function oldPgDumpFile(): string {
+  const file = join(world.backups, "netraven_20250403_200520.sql.gz");
+  if (!existsSync(file)) {
+    const pgDump = join(findPgBin(), "pg_dump");
+    const result = spawnSync("bash", ["-c", `"$PG_DUMP" -h "$H" -p "$P" -U postgres netraven | gzip > "$F"`], {
+      encoding: "utf8",
+      env: { PATH: process.env.PATH, PGPASSWORD: world.cluster.password, PG_DUMP: pgDump, H: world.cluster.socketDir, P: String(world.cluster.port), F: file },
+    });
+    if (result.status !== 0) throw new Error(`pg_dump | gzip for OLD failed: ${result.stderr}`);
+    own(file);
+  }
+  return file;
 }
 
 function scratchDatabase(): string {
