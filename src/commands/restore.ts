@@ -1,7 +1,8 @@
 import { defineCommand } from "citty";
 import { createInterface } from "node:readline/promises";
 import { preflight, restoreBackup, type RestorePlan } from "../backup/restore.ts";
-import { resolveConnection, resolveLockTimeoutMs, resolveRetry, resolveSchemaName, Schemas } from "../config.ts";
+import { resolveLockTimeoutMs, resolveRetry, resolveSchemaName, Schemas } from "../config.ts";
+import { resolveConnection } from "../connection/settings.ts";
 import { Errors, EXIT } from "../errors.ts";
 import { log } from "../log.ts";
 import { printJson, printResult } from "../output.ts";
@@ -64,7 +65,13 @@ export default defineCommand({
         return askToConfirm(plan);
       };
       const options = { schema, lockTimeoutMs, confirm, identities, onProgress: run.onProgress, signal: run.signal };
-      const result = await withConnection(args, env, run, (connection) => restoreBackup(connection, store, name, backup, options), { database: target, create: true, closeOnInterrupt: false });
+      const result = await withConnection(args, env, run, (connection) => restoreBackup(connection, store, name, backup, options), {
+        needs: "primary",
+        command: "restore",
+        database: target,
+        create: true,
+        closeOnInterrupt: false,
+      });
       const mismatched = result.tables.filter((t) => t.expected !== t.restored);
       const rows = result.tables.reduce((n, t) => n + t.restored, 0);
       const ok = mismatched.length === 0 && result.validation.ok;

@@ -22,7 +22,7 @@ export default defineCommand({
       const env = process.env;
       const schema = resolveSchemaName(args.schema, env);
       const strict = resolveSetting("strict", args.strict, env, false, Schemas.boolean());
-      const result = await withConnection(args, env, run, (connection) => validateDatabase(connection.sql, schema, { strict }));
+      const result = await withConnection(args, env, run, (connection) => validateDatabase(connection.sql, schema, { strict }), { needs: "any", command: "validate" });
       if (args.json) printJson(renderDriftJson(result));
       else printResult(renderDriftText(result));
       return result.ok ? EXIT.OK : EXIT.FINDING;

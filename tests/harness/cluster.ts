@@ -3,7 +3,7 @@
 // `nobody` (setpriv). Used by the test preload, the README demo and the benchmarks. Plain node: APIs, so it also
 // runs under Deno.
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,6 +21,8 @@ export interface Cluster {
   certFile?: string;
   start(): void;
   stop(mode?: "fast" | "immediate"): void;
+  /** Ends recovery on a standby: it becomes a primary (pg_ctl promote, waiting until it accepts writes). */
+  promote(): void;
   destroy(): void;
 }
 
@@ -146,6 +148,9 @@ export async function createCluster(options: ClusterOptions = {}): Promise<Clust
         runAsServerUser(join(bin, "pg_ctl"), ["-D", dataDir, "-m", mode, "-w", "-t", "60", "stop"]);
       }
     },
+    promote() {
+      runAsServerUser(join(bin, "pg_ctl"), ["-D", dataDir, "-w", "-t", "60", "promote"]);
+    },
     destroy() {
       try {
         cluster.stop("immediate");
@@ -157,4 +162,73 @@ export async function createCluster(options: ClusterOptions = {}): Promise<Clust
   };
   if (options.start !== false) cluster.start();
   return cluster;
+}
+
+/**
+ * A hot standby of `primary`, as an admin makes one: pg_basebackup -R (which writes standby.signal and the
+ * primary_conninfo) into a new data directory, its own port and socket directory, hot_standby=on. It streams from
+ * the primary until promoted. The same roles and password as the primary; destroy() removes it.
+ */
+export async function createStandby(primary: Cluster, options: { port?: number; start?: boolean } = {}): Promise<Cluster> {
+  const bin = findPgBin();
+  const root = mkdtempSync(join(tmpdir(), "netraven-pg-"));
+  chmodSync(root, 0o755);
+  own(root);
+  const dataDir = join(root, "data");
+  const socketDir = join(root, "sock");
+  execFileSync("mkdir", ["-p", socketDir]);
+  own(socketDir);
+  const port = options.port ?? (await freePort());
+  try {
+    runAsServerUser(join(bin, "pg_basebackup"), ["-h", "127.0.0.1", "-p", String(primary.port), "-U", "postgres", "-D", dataDir, "-R", "-X", "stream", "-c", "fast", "--no-sync"], {
+      env: { PGPASSWORD: primary.password, PGSSLMODE: "disable" },
+    });
+    // pg_basebackup copied the primary's postgresql.auto.conf and appended primary_conninfo; later lines win.
+    const conf: Record<string, string> = { port: String(port), unix_socket_directories: `'${socketDir}'`, hot_standby: "on" };
+    if (primary.certFile) {
+      conf.ssl_cert_file = `'${join(dataDir, "server.crt")}'`;
+      conf.ssl_key_file = `'${join(dataDir, "server.key")}'`;
+    }
+    appendFileSync(join(dataDir, "postgresql.auto.conf"), Object.entries(conf).map(([k, v]) => `${k} = ${v}`).join("\n") + "\n");
+  } catch (error) {
+    rmSync(root, { recursive: true, force: true });
+    throw error;
+  }
+  const logFile = join(root, "server.log");
+  const standby: Cluster = {
+    host: "127.0.0.1",
+    port,
+    socketDir,
+    dataDir,
+    user: primary.user,
+    password: primary.password,
+    certFile: primary.certFile ? join(dataDir, "server.crt") : undefined,
+    url: (database = "postgres") => `postgresql://postgres:${encodeURIComponent(primary.password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`,
+    start() {
+      runAsServerUser(join(bin, "pg_ctl"), ["-D", dataDir, "-l", logFile, "-w", "-t", "60", "start"]);
+    },
+    stop(mode = "fast") {
+      if (existsSync(join(dataDir, "postmaster.pid"))) runAsServerUser(join(bin, "pg_ctl"), ["-D", dataDir, "-m", mode, "-w", "-t", "60", "stop"]);
+    },
+    promote() {
+      runAsServerUser(join(bin, "pg_ctl"), ["-D", dataDir, "-w", "-t", "60", "promote"]);
+    },
+    destroy() {
+      try {
+        standby.stop("immediate");
+      } catch {
+        // already gone
+      }
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+  if (options.start !== false) {
+    try {
+      standby.start();
+    } catch (error) {
+      standby.destroy();
+      throw error;
+    }
+  }
+  return standby;
 }
