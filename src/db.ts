@@ -36,6 +36,8 @@ export interface ServerInfo {
   applicationName: string;
   clientEncoding: string;
   statementTimeout: string;
+  /** The TLS protocol version of this session (TLSv1.3), or null without TLS. */
+  tlsVersion: string | null;
 }
 
 export interface Connection {
@@ -130,6 +132,7 @@ export async function probe(sql: Sql, target: HostTarget): Promise<ServerInfo> {
       application_name: string;
       client_encoding: string;
       statement_timeout: string;
+      tls_version: string | null;
     }[]
   >`
     select current_setting('server_version') as version,
@@ -141,7 +144,8 @@ export async function probe(sql: Sql, target: HostTarget): Promise<ServerInfo> {
            to_char(pg_last_xact_replay_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as replayed_at,
            current_setting('application_name') as application_name,
            current_setting('client_encoding') as client_encoding,
-           current_setting('statement_timeout') as statement_timeout`;
+           current_setting('statement_timeout') as statement_timeout,
+           (select version from pg_stat_ssl where pid = pg_backend_pid() and ssl) as tls_version`;
   return {
     version: row!.version,
     versionNum: row!.version_num,
@@ -158,6 +162,7 @@ export async function probe(sql: Sql, target: HostTarget): Promise<ServerInfo> {
     applicationName: row!.application_name,
     clientEncoding: row!.client_encoding,
     statementTimeout: row!.statement_timeout,
+    tlsVersion: row!.tls_version,
   };
 }
 

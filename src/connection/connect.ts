@@ -74,6 +74,7 @@ async function tryAll(settings: ConnectionSettings, wanted: TargetSessionAttrs, 
   for (const target of orderHosts(settings.hosts, settings.loadBalanceHosts)) {
     const result = await tryHost(settings, target, wanted, database, max);
     if (isConnection(result)) return result;
+    log.debug(`skipped ${describeHost(target)}: ${result.detail}`);
     tried.push(result);
   }
   if (wanted === "prefer-standby") {
@@ -103,6 +104,7 @@ function describeSession(connection: Connection, wanted: TargetSessionAttrs): st
     ["application_name", s.applicationName],
     ["client_encoding", s.clientEncoding],
     ["statement_timeout", s.statementTimeout],
+    ["ssl", s.tlsVersion ?? "off"],
     ["server_version", s.version],
   ];
   return pairs.flatMap(([key, value]) => (value === undefined ? [] : [`${key}=${quoteValue(value)}`])).join(" ");
