@@ -6,7 +6,7 @@
 import postgres from "postgres";
 import type { RetrySettings } from "./config.ts";
 import { describeHost, type ConnectionSettings, type HostTarget } from "./connection/settings.ts";
-import { openStream, streamError, type Stream } from "./connection/socket.ts";
+import { deliberateFailure, failStream, forgetDeliberateFailure, openStream, streamError, type Stream } from "./connection/socket.ts";
 import { Errors, isNetravenError, NetravenError } from "./errors.ts";
 import { log } from "./log.ts";
 
@@ -50,7 +50,7 @@ export interface Connection {
 /** A postgres.js client bound to one host; `abort` ends the connection attempt (connect_timeout, giving up). */
 export interface HostClient {
   sql: Sql;
-  abort(error: Error): void;
+  abort(error: Error & { code: string }): void;
 }
 
 // postgres.js reads PGTARGETSESSIONATTRS from the environment whatever its options say, and would then drop
@@ -71,6 +71,7 @@ export function createClient(settings: ConnectionSettings, target: HostTarget, o
   let opened = 0;
   let current: Stream | undefined;
   const password = settings.password ?? target.password;
+  forgetDeliberateFailure();
   const sql = withoutVariables(["PGTARGETSESSIONATTRS"], () =>
     postgres({
       host: [target.host || target.hostaddr!],
@@ -89,7 +90,7 @@ export function createClient(settings: ConnectionSettings, target: HostTarget, o
       // supplied"); so do we, instead of letting the server log a failed login for an empty password.
       pass: () => {
         if (password) return password;
-        current?.destroy(streamError("NO_PASSWORD", "the server asked for a password and none was given"));
+        if (current) failStream(current, streamError("NO_PASSWORD", "the server asked for a password and none was given"));
         return new Promise<string>(() => undefined);
       },
       database: options.database,
@@ -112,7 +113,7 @@ export function createClient(settings: ConnectionSettings, target: HostTarget, o
     sql,
     abort(error) {
       controller.abort(error);
-      current?.destroy(error);
+      if (current) failStream(current, error);
     },
   };
 }
@@ -209,6 +210,13 @@ function errorCode(error: unknown): string | undefined {
   return typeof e?.code === "string" ? e.code : typeof e?.errno === "string" ? e.errno : undefined;
 }
 
+const CLOSED = new Set(["CONNECTION_CLOSED", "CONNECTION_DESTROYED", "CONNECTION_ENDED"]);
+
+/** postgres.js's "connection closed" when we closed it on purpose: the reason we had (socket.ts). */
+function realCause(error: unknown): unknown {
+  return CLOSED.has(errorCode(error) ?? "") ? (deliberateFailure() ?? error) : error;
+}
+
 function isServerError(error: unknown): error is { code: string; message: string; severity?: string; detail?: string; hint?: string } {
   const e = error as { severity?: unknown; code?: unknown };
   return typeof e?.code === "string" && /^[0-9A-Z]{5}$/.test(e.code) && typeof e?.severity === "string";
@@ -221,7 +229,8 @@ function passwordPlaces(settings: ConnectionSettings): string {
 }
 
 /** A failed connection attempt to one host: skip to the next host (and maybe retry later), or stop. */
-export function classifyConnectError(error: unknown, settings: ConnectionSettings, target: HostTarget, database: string): Verdict {
+export function classifyConnectError(reported: unknown, settings: ConnectionSettings, target: HostTarget, database: string): Verdict {
+  const error = realCause(reported);
   if (isNetravenError(error)) return { kind: "fatal", error };
   const code = errorCode(error);
   const host = describeHost(target);
@@ -270,8 +279,9 @@ export async function closeWithoutWaiting(sql: Sql): Promise<void> {
 }
 
 /** Server and driver errors after connecting → NetravenError (SQLSTATE kept in the message). */
-export function translateError(error: unknown, doing: string): NetravenError {
-  if (error instanceof NetravenError) return error;
+export function translateError(reported: unknown, doing: string): NetravenError {
+  if (reported instanceof NetravenError) return reported;
+  const error = realCause(reported);
   if (isServerError(error)) {
     const suffix = `${error.detail ? ` (${error.detail})` : ""} [SQLSTATE ${error.code}]`;
     // The server's hint names the missing privilege ("Must have CREATE privilege on current database ...").

@@ -23,6 +23,29 @@ export function streamError(code: string, message: string): Error & { code: stri
   return Object.assign(new Error(message), { code });
 }
 
+// Why we ended a stream on purpose (a silent server, connect_timeout, no password). postgres.js often reports only
+// "connection closed" for it: sql.begin() races the transaction against the connection's close, and Bun emits
+// `close` before the `error` given to destroy(). The classifiers in db.ts read the real reason here. A command has
+// one connection at work at a time, so the latest deliberate failure is the one that matters.
+let deliberate: (Error & { code: string }) | undefined;
+
+/** The reason we ended a stream, if we did (cleared when a new client starts). */
+export function deliberateFailure(): (Error & { code: string }) | undefined {
+  return deliberate;
+}
+
+export function forgetDeliberateFailure(): void {
+  deliberate = undefined;
+}
+
+/** Ends a stream on purpose, so its reader and the classifiers see `error` as the reason. */
+export function failStream(stream: Pick<Stream, "emit" | "destroy" | "destroyed">, error: Error & { code: string }): void {
+  if (stream.destroyed) return;
+  deliberate = error;
+  stream.emit("error", error);
+  stream.destroy();
+}
+
 function socketPath(target: HostTarget): string {
   // Linux's abstract namespace (@name) is a path starting with a NUL byte.
   const dir = target.host.startsWith("@") ? `\0${target.host.slice(1)}` : target.host;
@@ -216,7 +239,7 @@ export async function openStream(settings: ConnectionSettings, target: HostTarge
         throw streamError("CONNECTION_CLOSED", "the server could not start a session (it answered the TLS request with an error)");
       }
     }
-    if (settings.liveness.enabled) watchConnection(stream, { label: `${raw.remoteAddress}:${raw.remotePort}`, address: raw.remoteAddress!, port: raw.remotePort! }, settings.liveness, askServer);
+    if (settings.liveness.enabled) watch(stream, raw, settings);
   }
   return stream;
 }
@@ -226,9 +249,14 @@ async function openPlain(settings: ConnectionSettings, target: HostTarget, signa
   raw.setNoDelay(true);
   if (settings.liveness.enabled) {
     raw.setKeepAlive(true, settings.liveness.idleSeconds * 1000);
-    watchConnection(raw, { label: `${raw.remoteAddress}:${raw.remotePort}`, address: raw.remoteAddress!, port: raw.remotePort! }, settings.liveness, askServer);
+    watch(raw, raw, settings);
   }
   return raw;
+}
+
+function watch(stream: Stream, raw: Socket, settings: ConnectionSettings): void {
+  const target = { label: `${raw.remoteAddress}:${raw.remotePort}`, address: raw.remoteAddress!, port: raw.remotePort! };
+  watchConnection(stream, target, settings.liveness, askServer, (error) => failStream(stream, error));
 }
 
 /**

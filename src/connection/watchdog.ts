@@ -10,7 +10,7 @@
 import type { Socket } from "node:net";
 import type { Liveness } from "./settings.ts";
 
-type Stream = Pick<Socket, "on" | "once" | "write" | "isPaused" | "destroy" | "destroyed">;
+type Stream = Pick<Socket, "on" | "once" | "write" | "isPaused" | "destroyed">;
 
 const READY_FOR_QUERY = 0x5a; // Z
 const STARTUP = 0; // the untyped first message
@@ -66,7 +66,8 @@ export type Ask = (address: string, port: number, timeoutMs: number) => Promise<
 
 const bytes = (chunk: unknown): Uint8Array => (typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Uint8Array));
 
-export function watchConnection(stream: Stream, target: WatchTarget, liveness: Liveness, ask: Ask): void {
+/** `fail` ends the stream with the reason (socket.ts failStream). */
+export function watchConnection(stream: Stream, target: WatchTarget, liveness: Liveness, ask: Ask, fail: (error: Error & { code: string }) => void): void {
   const idleMs = liveness.idleSeconds * 1000;
   const intervalMs = liveness.intervalSeconds * 1000;
   const userMs = liveness.userTimeoutMs;
@@ -96,9 +97,10 @@ export function watchConnection(stream: Stream, target: WatchTarget, liveness: L
   const giveUp = () => {
     const silent = ((Date.now() - heardAt) / 1000).toFixed(1);
     const checks = `${misses} check${misses === 1 ? "" : "s"}`;
-    stream.destroy(
-      Object.assign(new Error(`the server at ${target.label} stopped answering: nothing received for ${silent} s while waiting for it, and it did not answer ${checks} over a new connection`), { code: "SERVER_SILENT" }),
-    );
+    const error = Object.assign(new Error(`the server at ${target.label} stopped answering: nothing received for ${silent} s while waiting for it, and it did not answer ${checks} over a new connection`), {
+      code: "SERVER_SILENT",
+    });
+    fail(error);
   };
 
   const tick = () => {

@@ -31,6 +31,10 @@ class FakeStream extends EventEmitter {
   paused = false;
   error?: Error & { code?: string };
   written: Buffer[] = [];
+  fail(error: Error & { code?: string }) {
+    this.error = error;
+    this.destroy();
+  }
   write(chunk: Buffer) {
     this.written.push(chunk);
     return true;
@@ -38,9 +42,8 @@ class FakeStream extends EventEmitter {
   isPaused() {
     return this.paused;
   }
-  destroy(error?: Error) {
+  destroy() {
     this.destroyed = true;
-    this.error = error;
     this.emit("close");
     return this;
   }
@@ -53,10 +56,16 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 function watched(answer: boolean) {
   const stream = new FakeStream();
   const checks: number[] = [];
-  watchConnection(stream as never, target, liveness, async (_address, _port, timeoutMs) => {
-    checks.push(timeoutMs);
-    return answer;
-  });
+  watchConnection(
+    stream as never,
+    target,
+    liveness,
+    async (_address, _port, timeoutMs) => {
+      checks.push(timeoutMs);
+      return answer;
+    },
+    (error) => stream.fail(error),
+  );
   return { stream, checks };
 }
 
@@ -103,10 +112,16 @@ describe("watchConnection", () => {
   test("tcp_user_timeout: one failed check after that long is enough", async () => {
     const stream = new FakeStream();
     const checks: number[] = [];
-    watchConnection(stream as never, target, { ...liveness, idleSeconds: 10, count: 5, userTimeoutMs: 150 }, async (_a, _p, timeoutMs) => {
-      checks.push(timeoutMs);
-      return false;
-    });
+    watchConnection(
+      stream as never,
+      target,
+      { ...liveness, idleSeconds: 10, count: 5, userTimeoutMs: 150 },
+      async (_a, _p, timeoutMs) => {
+        checks.push(timeoutMs);
+        return false;
+      },
+      (error) => stream.fail(error),
+    );
     stream.write(startup);
     await sleep(800);
     expect(checks).toEqual([100]);
