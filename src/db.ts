@@ -25,6 +25,8 @@ export interface ServerInfo {
   /** The host that answered, as the settings name it (a socket directory for a unix socket). */
   host: string;
   hostaddr?: string;
+  /** The IP address actually connected to (libpq's PQhostaddr); undefined for a unix socket. */
+  address?: string;
   port: number;
   socket: boolean;
   /** pg_is_in_recovery(): true on a standby (and on a server whose promotion has not finished). */
@@ -51,6 +53,8 @@ export interface Connection {
 export interface HostClient {
   sql: Sql;
   abort(error: Error & { code: string }): void;
+  /** The IP address the stream is connected to, once it is. */
+  address(): string | undefined;
 }
 
 // postgres.js reads PGTARGETSESSIONATTRS from the environment whatever its options say, and would then drop
@@ -115,6 +119,7 @@ export function createClient(settings: ConnectionSettings, target: HostTarget, o
       controller.abort(error);
       if (current) failStream(current, error);
     },
+    address: () => (target.socket ? undefined : current?.remoteAddress),
   };
 }
 

@@ -47,7 +47,7 @@ async function tryHost(settings: ConnectionSettings, target: HostTarget, wanted:
   // libpq's connect_timeout: per host, for everything up to a usable session.
   const timer = seconds === null ? undefined : setTimeout(() => client.abort(streamError("CONNECT_TIMEOUT", `no answer within connect_timeout (${seconds} s)`)), seconds * 1000);
   try {
-    const server = await probe(client.sql, target);
+    const server = { ...(await probe(client.sql, target)), address: client.address() };
     const role = mismatch(wanted, server);
     if (role) {
       await closeWithoutWaiting(client.sql);
@@ -92,9 +92,12 @@ async function tryAll(settings: ConnectionSettings, wanted: TargetSessionAttrs, 
 /** The debug line a test (and an admin with --verbose) compares with what psql reports for the same string. */
 function describeSession(connection: Connection, wanted: TargetSessionAttrs): string {
   const s = connection.server;
+  // As psql's \conninfo shows them: the host as named (none for hostaddr alone), and the address actually
+  // connected to (PQhostaddr) when it differs from that.
+  const host = s.host || undefined;
   const pairs: Array<[string, string | undefined]> = [
-    ["host", s.host || undefined],
-    ["hostaddr", s.hostaddr],
+    ["host", host],
+    ["hostaddr", s.address && s.address !== host ? s.address : undefined],
     ["port", String(s.port)],
     ["dbname", s.database],
     ["user", s.user],

@@ -5,6 +5,7 @@
 // is what makes sslsni, sslcrl, sslpassword, client certificates in every mode and the protocol range possible, and
 // tells "server refuses TLS" apart from a reset without a second connection.
 import { createPrivateKey } from "node:crypto";
+import { lookup } from "node:dns/promises";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { connect as netConnect, isIP, type Socket } from "node:net";
 import { join } from "node:path";
@@ -52,9 +53,42 @@ function socketPath(target: HostTarget): string {
   return `${dir}/.s.PGSQL.${target.port}`;
 }
 
-function dial(target: HostTarget, signal: AbortSignal): Promise<Socket> {
+/**
+ * libpq tries every address a host name resolves to, in order, until one accepts (IPv6 ::1 refusing, then 127.0.0.1
+ * answering, is the everyday case); hostaddr and IP literals are used as they are.
+ */
+async function dial(target: HostTarget, signal: AbortSignal): Promise<Socket> {
+  if (target.socket || target.hostaddr || isIP(target.host) !== 0) return dialOne(target, target.hostaddr ?? target.host, signal);
+  const addresses = await abortable(lookup(target.host, { all: true }), signal);
+  let lastError: unknown;
+  for (const { address } of addresses) {
+    if (signal.aborted) throw signal.reason;
+    try {
+      return await dialOne(target, address, signal);
+    } catch (error) {
+      if (signal.aborted) throw error;
+      lastError = error;
+    }
+  }
+  throw lastError;
+}
+
+/** A lookup cannot be cancelled; connect_timeout must still end the wait for it. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
-    const socket = target.socket ? netConnect({ path: socketPath(target) }) : netConnect({ host: target.hostaddr ?? target.host, port: target.port });
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => (signal.removeEventListener("abort", onAbort), resolve(value)),
+      (error) => (signal.removeEventListener("abort", onAbort), reject(error)),
+    );
+  });
+}
+
+function dialOne(target: HostTarget, address: string, signal: AbortSignal): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = target.socket ? netConnect({ path: socketPath(target) }) : netConnect({ host: address, port: target.port });
     const onAbort = () => socket.destroy(signal.reason as Error);
     signal.addEventListener("abort", onAbort, { once: true });
     socket.once("connect", () => {

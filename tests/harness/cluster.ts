@@ -3,7 +3,7 @@
 // `nobody` (setpriv). Used by the test preload, the README demo and the benchmarks. Plain node: APIs, so it also
 // runs under Deno.
 import { execFileSync, spawnSync } from "node:child_process";
-import { appendFileSync, chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, chownSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -77,6 +77,11 @@ export interface ClusterOptions {
   socketOnly?: boolean;
   /** Extra postgresql.conf settings. */
   settings?: Record<string, string>;
+  /** With tls: use this certificate and key (PEM files) instead of a self-signed one; `ca` makes the server ask
+   * clients for a certificate signed by it (ssl_ca_file). */
+  certificate?: { cert: string; key: string; ca?: string };
+  /** pg_hba.conf lines put before initdb's own (first match wins), e.g. `hostssl all certuser 127.0.0.1/32 cert`. */
+  hba?: string[];
   start?: boolean;
 }
 
@@ -118,8 +123,18 @@ export async function createCluster(options: ClusterOptions = {}): Promise<Clust
   if (options.tls) {
     certFile = join(dataDir, "server.crt");
     const keyFile = join(dataDir, "server.key");
-    const gen = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost", "-keyout", keyFile, "-out", certFile], { encoding: "utf8" });
-    if (gen.status !== 0) throw new Error(`openssl failed: ${gen.stderr}`);
+    if (options.certificate) {
+      copyFileSync(options.certificate.cert, certFile);
+      copyFileSync(options.certificate.key, keyFile);
+      if (options.certificate.ca) {
+        copyFileSync(options.certificate.ca, join(dataDir, "root.crt"));
+        own(join(dataDir, "root.crt"));
+        conf.ssl_ca_file = `'${join(dataDir, "root.crt")}'`;
+      }
+    } else {
+      const gen = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost", "-keyout", keyFile, "-out", certFile], { encoding: "utf8" });
+      if (gen.status !== 0) throw new Error(`openssl failed: ${gen.stderr}`);
+    }
     chmodSync(keyFile, 0o600);
     own(keyFile);
     own(certFile);
@@ -128,6 +143,7 @@ export async function createCluster(options: ClusterOptions = {}): Promise<Clust
     conf.ssl_key_file = `'${keyFile}'`;
   }
   writeFileSync(join(dataDir, "postgresql.auto.conf"), Object.entries(conf).map(([k, v]) => `${k} = ${v}`).join("\n") + "\n");
+  if (options.hba) writeFileSync(join(dataDir, "pg_hba.conf"), `${options.hba.join("\n")}\n${readFileSync(join(dataDir, "pg_hba.conf"), "utf8")}`);
   own(join(dataDir, "postgresql.auto.conf"));
 
   const logFile = join(root, "server.log");
