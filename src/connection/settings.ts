@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { homedir, userInfo } from "node:os";
 import { join } from "node:path";
 import { readEnvOrFile, type Env } from "../config.ts";
+import { DEFAULTS } from "../defaults.ts";
 import { Errors } from "../errors.ts";
 import { registerSecret } from "../secrets.ts";
 import { isUrl, parseConnectionString, quoteValue } from "./conninfo.ts";
@@ -81,10 +82,8 @@ export interface ConnectionSettings {
   passwordOnCommandLine: boolean;
 }
 
+/** libpq's compiled-in DEF_PGPORT. */
 export const DEFAULT_PORT = 5432;
-/** Our choices where libpq leaves it to the system (2 h of silence before the first keepalive is no use to a job). */
-export const LIVENESS_DEFAULTS = { idleSeconds: 30, intervalSeconds: 10, count: 3 } as const;
-export const DEFAULT_CONNECT_TIMEOUT = 10;
 
 function defaultHost(port: number): { host: string; socket: boolean } {
   // libpq on Debian defaults to the unix socket; fall back to TCP localhost where no socket exists.
@@ -196,7 +195,7 @@ export function resolveConnection(flags: { url?: unknown }, env: Env): Connectio
 
   const integer = (keyword: Keyword) => (info[keyword] === undefined ? undefined : Number.parseInt(info[keyword]!.trim(), 10));
   // libpq: zero or less waits forever; below 2 s is raised to 2 s, so rounding cannot make it fail at once.
-  const timeout = integer("connect_timeout") ?? DEFAULT_CONNECT_TIMEOUT;
+  const timeout = integer("connect_timeout") ?? DEFAULTS.connectTimeoutSeconds;
   const positive = (keyword: Keyword, fallback: number) => {
     const n = integer(keyword);
     return n !== undefined && n > 0 ? n : fallback;
@@ -216,9 +215,9 @@ export function resolveConnection(flags: { url?: unknown }, env: Env): Connectio
     options: info.options || undefined,
     liveness: {
       enabled: (integer("keepalives") ?? 1) !== 0,
-      idleSeconds: positive("keepalives_idle", LIVENESS_DEFAULTS.idleSeconds),
-      intervalSeconds: positive("keepalives_interval", LIVENESS_DEFAULTS.intervalSeconds),
-      count: positive("keepalives_count", LIVENESS_DEFAULTS.count),
+      idleSeconds: positive("keepalives_idle", DEFAULTS.keepalives.idleSeconds),
+      intervalSeconds: positive("keepalives_interval", DEFAULTS.keepalives.intervalSeconds),
+      count: positive("keepalives_count", DEFAULTS.keepalives.count),
       userTimeoutMs: Math.max(0, integer("tcp_user_timeout") ?? 0),
     },
     targetSessionAttrs: (info.target_session_attrs as TargetSessionAttrs | undefined) ?? "any",

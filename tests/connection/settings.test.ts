@@ -10,7 +10,8 @@ import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import type { Env } from "../../src/config.ts";
 import { refusals } from "../../src/connection/parameters.ts";
-import { describeHost, describeServer, describeSettings, LIVENESS_DEFAULTS, resolveConnection } from "../../src/connection/settings.ts";
+import { describeHost, describeServer, describeSettings, resolveConnection } from "../../src/connection/settings.ts";
+import { DEFAULTS } from "../../src/defaults.ts";
 import { isNetravenError, type NetravenError } from "../../src/errors.ts";
 import { scrub } from "../../src/secrets.ts";
 
@@ -169,7 +170,8 @@ describe("defaults", () => {
     expect(s.passwordOnCommandLine).toBe(false);
     expect(s.targetSessionAttrs).toBe("any");
     expect(s.loadBalanceHosts).toBe("disable");
-    expect(s.liveness).toEqual({ enabled: true, ...LIVENESS_DEFAULTS, userTimeoutMs: 0 });
+    expect(s.liveness).toEqual({ enabled: true, idleSeconds: 30, intervalSeconds: 10, count: 3, userTimeoutMs: 0 });
+    expect(DEFAULTS.keepalives).toEqual({ idleSeconds: 30, intervalSeconds: 10, count: 3 });
     expect(s.tls).toMatchObject({ sni: true, sendCert: true, minVersion: "TLSv1.2", rootcert: join(emptyHome, ".postgresql", "root.crt"), rootcertGiven: false });
     expect(s.options).toBeUndefined();
   });
@@ -463,8 +465,8 @@ describe("the rest of libpq's parameters", () => {
       count: 4,
       userTimeoutMs: 9000,
     });
-    // 0 means "the default" in libpq (the system's); ours are the documented LIVENESS_DEFAULTS.
-    expect(resolve("host=h keepalives_idle=0 keepalives_interval=0 keepalives_count=0").liveness).toMatchObject(LIVENESS_DEFAULTS);
+    // 0 means "the default" in libpq (the system's); ours are the documented DEFAULTS.keepalives.
+    expect(resolve("host=h keepalives_idle=0 keepalives_interval=0 keepalives_count=0").liveness).toMatchObject(DEFAULTS.keepalives);
     expectConfigError(() => resolve("host=h keepalives_idle=soon"), /keepalives_idle must be a whole number/);
     expectConfigError(() => resolve("host=h keepalives=yes"), /keepalives must be a whole number/);
   });
