@@ -73,6 +73,8 @@ export interface ConnectOptions {
   needs: Needs;
   /** The command, for messages ("init needs the writable primary"). */
   command: string;
+  /** Say so when needs "primary" overrides the string's target_session_attrs (off for a helper connection). */
+  explainOverride?: boolean;
   database?: string;
   max?: number;
   /**
@@ -92,7 +94,7 @@ export async function openConnection(flags: ConnectFlags, env: Env, options: Con
   }
   const service = settings.service ? ` and service "${settings.service.name}" in ${settings.service.file}` : "";
   log.debug(`connection settings (from ${settings.source}${service}): ${describeSettings({ ...settings, database: options.database ?? settings.database })}`);
-  const wanted = { needs: options.needs, command: options.command, database: options.database, max: options.max };
+  const wanted = { needs: options.needs, command: options.command, database: options.database, max: options.max, explainOverride: options.explainOverride };
   try {
     return await connect(settings, retry, wanted);
   } catch (error) {

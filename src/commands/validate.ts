@@ -30,7 +30,7 @@ export default defineCommand({
           if (!connection.server.inRecovery) return validateDatabase(connection.sql, schema, { strict });
           // A standby cannot create the temporary tables the definitions are compared with; a writable server of
           // the same list holds them, and the standby's own catalog is what is checked.
-          const scratch = await openConnection(args, env, { needs: "primary", command: "validate on a standby (for the temporary tables it compares with)" });
+          const scratch = await openConnection(args, env, { needs: "primary", command: "validate on a standby (for the temporary tables it compares with)", explainOverride: false });
           try {
             return await validateDatabase(connection.sql, schema, { strict }, scratch.sql);
           } finally {

@@ -22,6 +22,8 @@ export interface ConnectOptions {
   /** Connect to this database instead of the settings' one (restore --target-db). */
   database?: string;
   max?: number;
+  /** Say so when needs "primary" overrides the string's target_session_attrs (off for a helper connection). */
+  explainOverride?: boolean;
 }
 
 /** One host that was tried and skipped. `role` is set when the server answered but is the wrong kind. */
@@ -119,7 +121,7 @@ export async function connect(settings: ConnectionSettings, retry: RetrySettings
   const command = options.command ?? "this command";
   const asked = settings.targetSessionAttrs;
   const wanted = effectiveTarget(asked, options.needs);
-  if (options.needs === "primary" && !["any", "read-write", "primary"].includes(asked)) {
+  if (options.needs === "primary" && options.explainOverride !== false && !["any", "read-write", "primary"].includes(asked)) {
     log.warn(`${command} writes, so it connects to the writable primary; target_session_attrs=${asked} does not apply to it`);
   }
   const all = { ...settings, database };

@@ -145,6 +145,7 @@ describe("reading from a standby", () => {
     const validate = await run(["validate", "--url", url([pair.standby, pair.primary], "?target_session_attrs=standby"), "--verbose"]);
     expect(validate.stdout).toContain("Schema matches definitions");
     expect(validate.status).toBe(0);
+    expect(validate.stderr).not.toContain("warning:");
     expect(connectedSession(validate)).toMatchObject({ port: String(pair.standby.port), in_recovery: "on" });
 
     // A standby alone cannot hold temporary tables: validate says so (checker: could not check).

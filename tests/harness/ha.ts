@@ -54,9 +54,10 @@ export async function createPair(): Promise<Pair> {
     async destroy() {
       if (destroyed) return;
       destroyed = true;
-      for (const client of clients.values()) await client.end({ timeout: 1 }).catch(() => undefined);
+      // The servers go first and synchronously: an `unload` handler (Deno) cannot wait for anything.
       standby.destroy();
       primary.destroy();
+      for (const client of clients.values()) await client.end({ timeout: 0 }).catch(() => undefined);
     },
   };
 }
