@@ -118,9 +118,10 @@ export function watchConnection(stream: Stream, target: WatchTarget, liveness: L
     if (!due) return;
     checking = true;
     checkedAt = now;
+    // Like TCP keepalive probes: one every keepalives_interval, each given that long to be answered, so the wait is
+    // bounded by keepalives_idle + keepalives_count x keepalives_interval after the last byte.
     void ask(target.address, target.port, userMs > 0 ? Math.min(intervalMs, userMs) : intervalMs).then((alive) => {
       checking = false;
-      checkedAt = Date.now();
       if (stream.destroyed) return;
       if (alive) {
         heardAt = Date.now();
