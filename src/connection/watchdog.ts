@@ -38,6 +38,14 @@ export class MessageFramer {
         if (this.remaining === 0) this.onMessage(this.type);
         continue;
       }
+      // The usual case, a whole header in this chunk: read it in place (this runs once per row of a COPY).
+      if (!this.untypedFirst && this.filled === 0 && i + 5 <= chunk.length) {
+        this.type = chunk[i]!;
+        this.remaining = Math.max(0, ((chunk[i + 1]! << 24) | (chunk[i + 2]! << 16) | (chunk[i + 3]! << 8) | chunk[i + 4]!) - 4);
+        i += 5;
+        if (this.remaining === 0) this.onMessage(this.type);
+        continue;
+      }
       const size = this.untypedFirst ? 4 : 5;
       const take = Math.min(size - this.filled, chunk.length - i);
       this.header.set(chunk.subarray(i, i + take), this.filled);
