@@ -230,7 +230,7 @@ function isServerError(error: unknown): error is { code: string; message: string
 /** Where netraven-db looks for a password, for "no password supplied". */
 function passwordPlaces(settings: ConnectionSettings): string {
   const service = settings.service ? `, service "${settings.service.name}" in ${settings.service.file}` : "";
-  return `the connection string (--url, NETRAVEN_DB_URL, DATABASE_URL)${service}, PGPASSWORD, PGPASSWORD_FILE and the password file ${settings.passfile} (passfile / PGPASSFILE)`;
+  return `the connection string (--url, NETRAVEN_DB_URL, DATABASE_URL)${service}, PGPASSWORD, PGPASSWORD_FILE and ${settings.passfile ? `the password file ${settings.passfile}` : "a password file (none: no home directory for ~/.pgpass)"} (passfile / PGPASSFILE)`;
 }
 
 /** A failed connection attempt to one host: skip to the next host (and maybe retry later), or stop. */

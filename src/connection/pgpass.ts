@@ -3,9 +3,9 @@
 // fields, `\` escapes `:` and `\`, and a file that group or others can read is ignored (with a warning), not trusted.
 // libpq looks a password up per host of a multi-host list, so each host can have its own line.
 import { readFileSync, statSync } from "node:fs";
-import { homedir } from "node:os";
 import { join } from "node:path";
 import { log } from "../log.ts";
+import { homeDirectory } from "./home.ts";
 
 export interface PgpassKey {
   /** The host as named (a socket directory for unix sockets; the hostaddr when no host name was given). */
@@ -15,12 +15,15 @@ export interface PgpassKey {
   user: string;
 }
 
-/** The password file libpq would read: passfile / PGPASSFILE, else ~/.pgpass. */
-export function passfilePath(passfile: string | undefined, env: Record<string, string | undefined>): string {
-  return passfile || join(env.HOME ?? homedir(), ".pgpass");
+/** The password file libpq would read: passfile / PGPASSFILE, else ~/.pgpass (none without a home directory). */
+export function passfilePath(passfile: string | undefined, env: Record<string, string | undefined>): string | undefined {
+  if (passfile) return passfile;
+  const home = homeDirectory(env);
+  return home ? join(home, ".pgpass") : undefined;
 }
 
-export function lookupPgpass(file: string, key: PgpassKey): string | undefined {
+export function lookupPgpass(file: string | undefined, key: PgpassKey): string | undefined {
+  if (!file) return undefined;
   let text: string;
   try {
     const stat = statSync(file);

@@ -5,10 +5,10 @@
 // comment, a line is `keyword=value` with nothing trimmed around the `=`, and a service that is in neither file is an
 // error. Settings from the service fill only what the connection string left out; PG* variables come after both.
 import { readFileSync, statSync } from "node:fs";
-import { homedir } from "node:os";
 import { join } from "node:path";
 import { Errors } from "../errors.ts";
 import { describeFsError } from "../files.ts";
+import { homeDirectory } from "./home.ts";
 import { keywordFor, type Keyword } from "./parameters.ts";
 
 /** Where Debian's libpq (and so psql on this system) looks for the system-wide file without PGSYSCONFDIR. */
@@ -31,8 +31,10 @@ type Env = Record<string, string | undefined>;
 
 /** The files libpq would read for a service, in order. */
 export function serviceFiles(env: Env, servicefile?: string): string[] {
-  const user = servicefile ?? (env.PGSERVICEFILE || join(env.HOME ?? homedir(), ".pg_service.conf"));
-  return [user, join(env.PGSYSCONFDIR || DEFAULT_SYSCONFDIR, "pg_service.conf")];
+  const home = homeDirectory(env);
+  const user = servicefile ?? (env.PGSERVICEFILE || (home ? join(home, ".pg_service.conf") : undefined));
+  const system = join(env.PGSYSCONFDIR || DEFAULT_SYSCONFDIR, "pg_service.conf");
+  return user ? [user, system] : [system];
 }
 
 function parseServiceFile(file: string, name: string): ServiceEntry[] | undefined {

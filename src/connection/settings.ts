@@ -4,7 +4,7 @@
 // port are lists (one port for all hosts, or one per host; an empty element means the default), each host gets its
 // own password file lookup, and every value is checked once here with a message naming where it came from.
 import { existsSync } from "node:fs";
-import { homedir, userInfo } from "node:os";
+import { userInfo } from "node:os";
 import { join } from "node:path";
 import { readEnvOrFile, type Env } from "../config.ts";
 import { DEFAULTS } from "../defaults.ts";
@@ -12,6 +12,7 @@ import { Errors } from "../errors.ts";
 import { registerSecret } from "../secrets.ts";
 import { isUrl, parseConnectionString, quoteValue } from "./conninfo.ts";
 import { envVariable, isSecret, KEYWORDS, problemWith, TLS_VERSIONS, type ConnInfo, type Keyword, type SslMode, type TargetSessionAttrs } from "./parameters.ts";
+import { homeDirectory } from "./home.ts";
 import { lookupPgpass, passfilePath } from "./pgpass.ts";
 import { readService } from "./service.ts";
 
@@ -62,8 +63,8 @@ export interface ConnectionSettings {
   password?: string;
   /** Where the given password came from, for messages ("--url", "PGPASSWORD"). */
   passwordSource?: string;
-  /** The password file consulted when no password was given. */
-  passfile: string;
+  /** The password file consulted when no password was given (none without a home directory). */
+  passfile?: string;
   sslmode: SslMode;
   tls: TlsSettings;
   /** Per host, as libpq; null waits as long as the network does. */
@@ -250,20 +251,22 @@ function resolveHosts(info: ConnInfo, bad: (keyword: Keyword, problem: string) =
 }
 
 function resolveTls(info: ConnInfo, env: Env, bad: (keyword: Keyword, problem: string) => Error): TlsSettings {
-  // libpq's defaults live in ~/.postgresql; a default file that does not exist simply is not used.
-  const dir = join(env.HOME ?? homedir(), ".postgresql");
+  // libpq's defaults live in ~/.postgresql; a default file that does not exist (or no home) simply is not used.
+  const home = homeDirectory(env);
+  const dir = home ? join(home, ".postgresql") : "";
+  const inDir = (name: string) => (dir ? join(dir, name) : "");
   const minVersion = (info.ssl_min_protocol_version as TlsSettings["minVersion"] | undefined) ?? "TLSv1.2";
   const maxVersion = info.ssl_max_protocol_version as TlsSettings["maxVersion"];
   if (maxVersion && TLS_VERSIONS.indexOf(maxVersion) < TLS_VERSIONS.indexOf(minVersion)) {
     throw bad("ssl_max_protocol_version", `${maxVersion} is below ssl_min_protocol_version ${minVersion}`);
   }
   return {
-    rootcert: info.sslrootcert || join(dir, "root.crt"),
+    rootcert: info.sslrootcert || inDir("root.crt"),
     rootcertGiven: Boolean(info.sslrootcert),
-    cert: info.sslcert || join(dir, "postgresql.crt"),
-    key: info.sslkey || join(dir, "postgresql.key"),
+    cert: info.sslcert || inDir("postgresql.crt"),
+    key: info.sslkey || inDir("postgresql.key"),
     password: info.sslpassword || undefined,
-    crl: info.sslcrl || join(dir, "root.crl"),
+    crl: info.sslcrl || inDir("root.crl"),
     crlGiven: Boolean(info.sslcrl),
     crldir: info.sslcrldir || undefined,
     sni: (info.sslsni ?? "1") === "1",

@@ -138,6 +138,7 @@ function readFile(path: string, setting: string): Buffer {
 }
 
 const isFile = (path: string) => {
+  if (!path) return false;
   try {
     return statSync(path).isFile();
   } catch {
@@ -169,7 +170,7 @@ export function tlsOptions(settings: ConnectionSettings, target: HostTarget): Co
     if (tls.rootcert !== "system") {
       if (!tls.rootcertGiven && !isFile(tls.rootcert)) {
         // libpq's words; a TLS failure (exit 5) like every other certificate problem.
-        throw streamError("TLS_NO_ROOT_CERTIFICATE", `root certificate file "${tls.rootcert}" does not exist: give the CA certificate with sslrootcert, use the system's trusted roots with sslrootcert=system, or use an sslmode that does not verify the server`);
+        throw streamError("TLS_NO_ROOT_CERTIFICATE", `root certificate file "${tls.rootcert || "~/.postgresql/root.crt"}" does not exist: give the CA certificate with sslrootcert, use the system's trusted roots with sslrootcert=system, or use an sslmode that does not verify the server`);
       }
       options.ca = readFile(tls.rootcert, "sslrootcert");
     }
