@@ -1,12 +1,13 @@
-// The only importer of postgres.js. Builds clients from explicit, already-validated settings (postgres.js never
-// falls back to its own env/URL parsing), waits for a server that is not up yet, and turns driver and server
-// errors into NetravenErrors with one-line messages.
-import { readFileSync } from "node:fs";
-import { connect as tcpConnect } from "node:net";
+// The only importer of postgres.js. A client talks to exactly one host, over the stream connection/socket.ts opens
+// (postgres.js's own host lists and target_session_attrs are never used: connection/connect.ts picks the host, so
+// it can say why each one was skipped). Here: building that client from explicit settings (postgres.js never falls
+// back to its own env/URL parsing), asking a new session what server it is, and turning driver and server errors
+// into NetravenErrors with one-line messages that name the host that answered.
 import postgres from "postgres";
-import { describeServer, type ConnectionSettings, type RetrySettings } from "./config.ts";
-import { NetravenError } from "./errors.ts";
-import { describeFsError } from "./files.ts";
+import type { RetrySettings } from "./config.ts";
+import { describeHost, type ConnectionSettings, type HostTarget } from "./connection/settings.ts";
+import { deliberateFailure, failStream, forgetDeliberateFailure, openStream, streamError, type Stream } from "./connection/socket.ts";
+import { Errors, isNetravenError, NetravenError } from "./errors.ts";
 import { log } from "./log.ts";
 
 export type Sql = postgres.Sql<Record<string, never>>;
@@ -14,12 +15,31 @@ export type TransactionSql = postgres.TransactionSql<Record<string, never>>;
 /** Either a pool or a transaction: what query helpers accept. */
 export type Queryable = Sql | TransactionSql;
 
+/** What a new session found out about the server it reached. */
 export interface ServerInfo {
   version: string;
   versionNum: number;
   user: string;
   database: string;
   isSuperuser: boolean;
+  /** The host that answered, as the settings name it (a socket directory for a unix socket). */
+  host: string;
+  hostaddr?: string;
+  /** The IP address actually connected to (libpq's PQhostaddr); undefined for a unix socket. */
+  address?: string;
+  port: number;
+  socket: boolean;
+  /** pg_is_in_recovery(): true on a standby (and on a server whose promotion has not finished). */
+  inRecovery: boolean;
+  /** transaction_read_only of a new session: a standby, or a server with default_transaction_read_only on. */
+  readOnly: boolean;
+  /** pg_last_xact_replay_timestamp() when the session started, ISO 8601 in UTC; null when nothing was replayed. */
+  replayTimestamp: string | null;
+  applicationName: string;
+  clientEncoding: string;
+  statementTimeout: string;
+  /** The TLS protocol version of this session (TLSv1.3), or null without TLS. */
+  tlsVersion: string | null;
 }
 
 export interface Connection {
@@ -29,102 +49,177 @@ export interface Connection {
   close(): Promise<void>;
 }
 
-function tlsOptions(settings: ConnectionSettings): postgres.Options<Record<string, never>>["ssl"] {
-  if (settings.host.startsWith("/")) return false; // libpq ignores sslmode on unix sockets
-  switch (settings.sslmode) {
-    case "disable":
-      return false;
-    case "allow":
-    case "prefer":
-      return "prefer";
-    case "require":
-      return "require";
-    case "verify-ca":
-    case "verify-full": {
-      const read = (file: string | undefined, what: string) => {
-        if (!file || file === "system") return undefined;
-        try {
-          return readFileSync(file);
-        } catch (error) {
-          throw new NetravenError("CONFIG_INVALID", `${what}: cannot read ${file}: ${describeFsError(error)}`);
-        }
-      };
-      return {
-        rejectUnauthorized: true,
-        host: settings.host,
-        ca: read(settings.sslrootcert, "sslrootcert"),
-        cert: read(settings.sslcert, "sslcert"),
-        key: read(settings.sslkey, "sslkey"),
-        ...(settings.sslmode === "verify-ca" ? { checkServerIdentity: () => undefined } : {}),
-      };
-    }
+/** A postgres.js client bound to one host; `abort` ends the connection attempt (connect_timeout, giving up). */
+export interface HostClient {
+  sql: Sql;
+  abort(error: Error & { code: string }): void;
+  /** The IP address the stream is connected to, once it is. */
+  address(): string | undefined;
+}
+
+// postgres.js reads PGTARGETSESSIONATTRS from the environment whatever its options say, and would then drop
+// connections on its own; host selection is ours (connection/connect.ts).
+function withoutVariables<T>(names: string[], make: () => T): T {
+  const saved = names.map((name) => [name, process.env[name]] as const);
+  for (const name of names) delete process.env[name];
+  try {
+    return make();
+  } finally {
+    for (const [name, value] of saved) if (value !== undefined) process.env[name] = value;
   }
 }
 
-export function createClient(settings: ConnectionSettings, options: { max?: number; database?: string } = {}): Sql {
-  return postgres({
-    host: settings.host,
-    port: settings.port,
-    user: settings.user,
-    pass: settings.password ?? "",
-    database: options.database ?? settings.database,
-    ssl: tlsOptions(settings),
-    max: options.max ?? 1,
-    connect_timeout: settings.connectTimeoutSeconds,
-    idle_timeout: 0,
-    max_lifetime: null,
-    fetch_types: false,
-    prepare: true,
-    onnotice: (notice) => log.debug(`server notice: ${notice.message}`),
-    connection: { application_name: settings.applicationName },
-    // postgres.js would otherwise read PGSSL*, PGMAX... behind our back.
-    debug: false,
-  } as postgres.Options<Record<string, never>>) as unknown as Sql;
+export function createClient(settings: ConnectionSettings, target: HostTarget, options: { database: string; max?: number }): HostClient {
+  const max = options.max ?? 1;
+  const controller = new AbortController();
+  let opened = 0;
+  let current: Stream | undefined;
+  const password = settings.password ?? target.password;
+  forgetDeliberateFailure();
+  const sql = withoutVariables(["PGTARGETSESSIONATTRS"], () =>
+    postgres({
+      host: [target.host || target.hostaddr!],
+      port: [target.port],
+      // postgres.js reconnects on its own after a connection is lost; a command never wants a new session in the
+      // middle of its work (its transaction is gone), so each of the `max` connections is opened once.
+      socket: async () => {
+        if (++opened > max) throw streamError("CONNECTION_CLOSED", "the connection to the server was lost");
+        current = await openStream(settings, target, controller.signal);
+        return current;
+      },
+      ssl: false,
+      sslnegotiation: null,
+      user: settings.user,
+      // Asked only when the server wants a password. With none, libpq stops without sending anything ("no password
+      // supplied"); so do we, instead of letting the server log a failed login for an empty password.
+      pass: () => {
+        if (password) return password;
+        if (current) failStream(current, streamError("NO_PASSWORD", "the server asked for a password and none was given"));
+        return new Promise<string>(() => undefined);
+      },
+      database: options.database,
+      max,
+      connect_timeout: null,
+      idle_timeout: 0,
+      max_lifetime: null,
+      max_pipeline: 100,
+      backoff: 0,
+      keep_alive: null,
+      fetch_types: false,
+      prepare: true,
+      publications: "alltables",
+      onnotice: (notice: postgres.Notice) => log.debug(`server notice: ${notice.message}`),
+      connection: { application_name: settings.applicationName, ...(settings.options ? { options: settings.options } : {}) },
+      debug: false,
+    } as unknown as postgres.Options<Record<string, never>>),
+  ) as unknown as Sql;
+  return {
+    sql,
+    abort(error) {
+      controller.abort(error);
+      if (current) failStream(current, error);
+    },
+    address: () => (target.socket ? undefined : current?.remoteAddress),
+  };
 }
 
-type Classified = { retry: true; reason: string } | { retry: false; error: NetravenError };
+/** What the new session's server is; one round trip, also what target_session_attrs is judged by. */
+export async function probe(sql: Sql, target: HostTarget): Promise<ServerInfo> {
+  const [row] = await sql<
+    {
+      version: string;
+      version_num: number;
+      usr: string;
+      db: string;
+      su: boolean;
+      in_recovery: boolean;
+      read_only: string;
+      replayed_at: string | null;
+      application_name: string;
+      client_encoding: string;
+      statement_timeout: string;
+      tls_version: string | null;
+    }[]
+  >`
+    select current_setting('server_version') as version,
+           current_setting('server_version_num')::int as version_num,
+           current_user as usr, current_database() as db,
+           (select rolsuper from pg_roles where rolname = current_user) as su,
+           pg_is_in_recovery() as in_recovery,
+           current_setting('transaction_read_only') as read_only,
+           to_char(pg_last_xact_replay_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as replayed_at,
+           current_setting('application_name') as application_name,
+           current_setting('client_encoding') as client_encoding,
+           current_setting('statement_timeout') as statement_timeout,
+           (select version from pg_stat_ssl where pid = pg_backend_pid() and ssl) as tls_version`;
+  return {
+    version: row!.version,
+    versionNum: row!.version_num,
+    user: row!.usr,
+    database: row!.db,
+    isSuperuser: Boolean(row!.su),
+    host: target.host,
+    hostaddr: target.hostaddr,
+    port: target.port,
+    socket: target.socket,
+    inRecovery: Boolean(row!.in_recovery),
+    readOnly: row!.read_only === "on",
+    replayTimestamp: row!.replayed_at,
+    applicationName: row!.application_name,
+    clientEncoding: row!.client_encoding,
+    statementTimeout: row!.statement_timeout,
+    tlsVersion: row!.tls_version,
+  };
+}
 
-const RETRYABLE_NETWORK = new Set([
-  "ECONNREFUSED",
-  "ENOENT",
-  "ETIMEDOUT",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "EHOSTDOWN",
-  "EAI_AGAIN",
-  "ENOTFOUND",
-  "ECONNRESET",
-  "EPIPE",
-  "EADDRNOTAVAIL",
-  "CONNECT_TIMEOUT",
-  "CONNECTION_CLOSED",
-  "CONNECTION_DESTROYED",
-  "CONNECTION_ENDED",
-]);
-const RETRYABLE_SQLSTATE: Record<string, string> = {
-  "57P03": "the server is starting up",
-  "53300": "too many connections",
-  "57P01": "the server is shutting down",
-  "57P02": "the server crashed and is restarting",
-  "08006": "connection failure",
-  "08001": "the server could not establish the connection",
+/** Why a host was skipped: a short word for the retry line ("refused"), and the sentence for a single host. */
+export interface Skip {
+  kind: "skip";
+  word: string;
+  detail: string;
+}
+
+export type Verdict = Skip | { kind: "fatal"; error: NetravenError };
+
+const NETWORK: Record<string, [string, string]> = {
+  ECONNREFUSED: ["refused", "connection refused (is the server running and listening there?)"],
+  ENOENT: ["no socket", "no unix socket there yet"],
+  ETIMEDOUT: ["timeout", "connection timed out"],
+  CONNECT_TIMEOUT: ["timeout", "no answer within connect_timeout"],
+  ENOTFOUND: ["unknown host", "host name does not resolve (yet)"],
+  EAI_AGAIN: ["unknown host", "host name lookup failed temporarily"],
+  ECONNRESET: ["reset", "connection reset by the server"],
+  EPIPE: ["reset", "connection reset by the server"],
+  EHOSTUNREACH: ["unreachable", "no route to the host"],
+  ENETUNREACH: ["unreachable", "network unreachable"],
+  EHOSTDOWN: ["unreachable", "host is down"],
+  EADDRNOTAVAIL: ["unreachable", "address not available"],
+  CONNECTION_CLOSED: ["closed", "the server closed the connection"],
+  CONNECTION_DESTROYED: ["closed", "the connection was closed"],
+  CONNECTION_ENDED: ["closed", "the connection was closed"],
+  SERVER_SILENT: ["timeout", "the server stopped answering"],
 };
-const NETWORK_REASON: Record<string, string> = {
-  ECONNREFUSED: "connection refused (is the server running and listening there?)",
-  ENOENT: "no unix socket there yet",
-  ETIMEDOUT: "connection timed out",
-  CONNECT_TIMEOUT: "connection timed out",
-  ENOTFOUND: "host name does not resolve (yet)",
-  EAI_AGAIN: "host name lookup failed temporarily",
-  ECONNRESET: "connection reset by the server",
-  CONNECTION_CLOSED: "the server closed the connection",
+const RETRYABLE_SQLSTATE: Record<string, [string, string]> = {
+  "57P03": ["starting up", "the server is starting up"],
+  "53300": ["too many connections", "too many connections"],
+  "57P01": ["shutting down", "the server is shutting down"],
+  "57P02": ["restarting", "the server crashed and is restarting"],
+  "08006": ["failed", "connection failure"],
+  "08001": ["failed", "the server could not establish the connection"],
 };
 
-const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|DEPTH_ZERO/;
+const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|DEPTH_ZERO|TLS_/;
 
-function pgCode(error: unknown): string | undefined {
+function errorCode(error: unknown): string | undefined {
   const e = error as { code?: unknown; errno?: unknown };
   return typeof e?.code === "string" ? e.code : typeof e?.errno === "string" ? e.errno : undefined;
+}
+
+const CLOSED = new Set(["CONNECTION_CLOSED", "CONNECTION_DESTROYED", "CONNECTION_ENDED"]);
+
+/** postgres.js's "connection closed" when we closed it on purpose: the reason we had (socket.ts). */
+function realCause(error: unknown): unknown {
+  return CLOSED.has(errorCode(error) ?? "") ? (deliberateFailure() ?? error) : error;
 }
 
 function isServerError(error: unknown): error is { code: string; message: string; severity?: string; detail?: string; hint?: string } {
@@ -132,120 +227,66 @@ function isServerError(error: unknown): error is { code: string; message: string
   return typeof e?.code === "string" && /^[0-9A-Z]{5}$/.test(e.code) && typeof e?.severity === "string";
 }
 
-export function classifyConnectError(error: unknown, settings: ConnectionSettings): Classified {
-  const code = pgCode(error);
-  const where = describeServer(settings);
-  const message = (error as Error)?.message ?? String(error);
-  if (isServerError(error)) {
-    if (RETRYABLE_SQLSTATE[error.code]) return { retry: true, reason: `${RETRYABLE_SQLSTATE[error.code]} (SQLSTATE ${error.code})` };
-    if (error.code === "28P01")
-      return { retry: false, error: new NetravenError("AUTH_FAILED", `password authentication failed for user "${settings.user}" at ${where}`, { hint: "check PGPASSWORD / PGPASSWORD_FILE / the URL password" }) };
-    if (error.code === "28000")
-      return { retry: false, error: new NetravenError("AUTH_FAILED", `the server refused user "${settings.user}" at ${where}: ${error.message}`) };
-    if (error.code === "3D000")
-      return { retry: false, error: new NetravenError("DATABASE_NOT_FOUND", `database "${settings.database}" does not exist at ${where}`, { hint: "create it first, or fix the database name in the URL / PGDATABASE" }) };
-    if (error.code === "42501") return { retry: false, error: new NetravenError("PERMISSION_DENIED", `permission denied connecting to ${where}: ${error.message}`) };
-    return { retry: false, error: new NetravenError("CONNECT_FAILED", `cannot connect to ${where}: ${error.message} (SQLSTATE ${error.code})`) };
-  }
-  if (code && TLS_CODES.test(code)) {
-    return { retry: false, error: new NetravenError("TLS_FAILED", `TLS failed with ${where} (sslmode=${settings.sslmode}): ${message}`, { hint: "check sslmode and sslrootcert" }) };
-  }
-  if (/certificate|ssl|tls/i.test(message) && !RETRYABLE_NETWORK.has(code ?? "")) {
-    return { retry: false, error: new NetravenError("TLS_FAILED", `TLS failed with ${where} (sslmode=${settings.sslmode}): ${message}`) };
-  }
-  if (code && RETRYABLE_NETWORK.has(code)) return { retry: true, reason: NETWORK_REASON[code] ?? code };
-  if (code === "SASL_SIGNATURE_MISMATCH" || code === "AUTH_TYPE_NOT_IMPLEMENTED") {
-    return { retry: false, error: new NetravenError("AUTH_FAILED", `authentication with ${where} failed: ${message}`) };
-  }
-  return { retry: false, error: new NetravenError("CONNECT_FAILED", `cannot connect to ${where}: ${message}`) };
+/** Where netraven-db looks for a password, for "no password supplied". */
+function passwordPlaces(settings: ConnectionSettings): string {
+  const service = settings.service ? `, service "${settings.service.name}" in ${settings.service.file}` : "";
+  return `the connection string (--url, NETRAVEN_DB_URL, DATABASE_URL)${service}, PGPASSWORD, PGPASSWORD_FILE and ${settings.passfile ? `the password file ${settings.passfile}` : "a password file (none: no home directory for ~/.pgpass)"} (passfile / PGPASSFILE)`;
 }
 
-export function backoffDelay(attempt: number, retry: RetrySettings, random = Math.random): number {
+/** A failed connection attempt to one host: skip to the next host (and maybe retry later), or stop. */
+export function classifyConnectError(reported: unknown, settings: ConnectionSettings, target: HostTarget, database: string): Verdict {
+  const error = realCause(reported);
+  if (isNetravenError(error)) return { kind: "fatal", error };
+  const code = errorCode(error);
+  const host = describeHost(target);
+  const where = `${settings.user}@${host}/${database}`;
+  const message = (error as Error)?.message ?? String(error);
+  if (isServerError(error)) {
+    const retryable = RETRYABLE_SQLSTATE[error.code];
+    if (retryable) return { kind: "skip", word: retryable[0], detail: `${retryable[1]} (SQLSTATE ${error.code})` };
+    if (error.code === "28P01") {
+      const fromFile = !settings.password && target.password !== undefined;
+      return {
+        kind: "fatal",
+        error: Errors.authFailed(`password authentication failed for user "${settings.user}" at ${where}${fromFile ? ` (password from ${settings.passfile})` : ""}`, "check PGPASSWORD / PGPASSWORD_FILE / the URL password / the password file", error),
+      };
+    }
+    if (error.code === "28000") return { kind: "fatal", error: Errors.authFailed(`the server refused user "${settings.user}" at ${where}: ${error.message}`, undefined, error) };
+    if (error.code === "3D000") return { kind: "fatal", error: Errors.databaseNotFound(database, `${settings.user}@${host}`) };
+    if (error.code === "42501") return { kind: "fatal", error: Errors.permissionDenied(`permission denied connecting to ${where}: ${error.message}`, undefined, error) };
+    return { kind: "fatal", error: Errors.cannotConnect(where, `${error.message} (SQLSTATE ${error.code})`) };
+  }
+  if (code === "NO_PASSWORD") return { kind: "fatal", error: Errors.noPassword(settings.user, host, passwordPlaces(settings)) };
+  if (code === "TLS_REFUSED") return { kind: "fatal", error: Errors.tlsFailed(where, settings.sslmode, message, "enable ssl on the server, or use sslmode=prefer/disable") };
+  if (code && (TLS_CODES.test(code) || (/certificate|ssl|tls/i.test(message) && !NETWORK[code]))) {
+    return { kind: "fatal", error: Errors.tlsFailed(where, settings.sslmode, message, "check sslmode and sslrootcert") };
+  }
+  if (code && NETWORK[code]) return { kind: "skip", word: NETWORK[code][0], detail: NETWORK[code][1] };
+  if (code === "SASL_SIGNATURE_MISMATCH" || code === "AUTH_TYPE_NOT_IMPLEMENTED") {
+    return { kind: "fatal", error: Errors.authFailed(`authentication with ${where} failed: ${message}`) };
+  }
+  return { kind: "fatal", error: Errors.cannotConnect(where, message) };
+}
+
+export function backoffDelay(attempt: number, retry: Pick<RetrySettings, "intervalMs" | "maxIntervalMs">, random = Math.random): number {
   const base = Math.min(retry.maxIntervalMs, retry.intervalMs * 1.5 ** (attempt - 1));
   // ±20% jitter so twenty containers that start together do not knock in lockstep.
   return Math.round(base * (0.8 + 0.4 * random()));
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function probe(sql: Sql): Promise<ServerInfo> {
-  const [row] = await sql<{ version: string; version_num: number; usr: string; db: string; su: boolean }[]>`
-    select current_setting('server_version') as version,
-           current_setting('server_version_num')::int as version_num,
-           current_user as usr, current_database() as db,
-           (select rolsuper from pg_roles where rolname = current_user) as su`;
-  return { version: row!.version, versionNum: row!.version_num, user: row!.usr, database: row!.db, isSuperuser: Boolean(row!.su) };
-}
-
-/**
- * Asks the server whether it speaks TLS (the 8-byte SSLRequest; the answer is one byte, S or N). postgres.js goes
- * ahead with a TLS handshake after an N, which the server answers by closing the socket: that looks like a
- * connection reset and would be retried. Returns undefined when the server cannot be asked (not up yet).
- */
-function serverAcceptsTls(host: string, port: number, timeoutMs: number): Promise<boolean | undefined> {
-  return new Promise((resolve) => {
-    const socket = tcpConnect({ host, port });
-    const done = (answer: boolean | undefined) => {
-      socket.destroy();
-      resolve(answer);
-    };
-    socket.setTimeout(timeoutMs, () => done(undefined));
-    socket.once("error", () => done(undefined));
-    socket.once("connect", () => socket.write(Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])));
-    socket.once("data", (data: Buffer) => done(data[0] === 0x53 ? true : data[0] === 0x4e ? false : undefined));
-  });
-}
-
-const TLS_REQUIRED = new Set(["require", "verify-ca", "verify-full"]);
-
 /**
  * Ends the client: postgres.js sends Terminate on its next turn, then waits for the server to close the socket,
  * which the caller does not need to see. Resolves once Terminate is on its way (or the end is complete).
  */
-async function closeWithoutWaiting(sql: Sql): Promise<void> {
+export async function closeWithoutWaiting(sql: Sql): Promise<void> {
   const ending = sql.end({ timeout: 5 });
   await Promise.race([ending, new Promise((resolve) => setTimeout(resolve, 0))]);
 }
 
-/** Connects, retrying only what can heal (server not up yet, socket missing, DNS not resolvable, starting up). */
-export async function connect(settings: ConnectionSettings, retry: RetrySettings, options: { max?: number; database?: string } = {}): Promise<Connection> {
-  const target = { ...settings, database: options.database ?? settings.database };
-  const started = Date.now();
-  let lastReason = "";
-  for (let attempt = 1; attempt <= retry.attempts; attempt++) {
-    if (TLS_REQUIRED.has(settings.sslmode) && !settings.host.startsWith("/")) {
-      if ((await serverAcceptsTls(settings.host, settings.port, settings.connectTimeoutSeconds * 1000)) === false) {
-        throw new NetravenError("TLS_FAILED", `TLS failed with ${describeServer(target)} (sslmode=${settings.sslmode}): the server does not accept TLS connections`, {
-          hint: "enable ssl on the server, or use sslmode=prefer/disable",
-        });
-      }
-    }
-    const sql = createClient(settings, options);
-    try {
-      const server = await probe(sql);
-      if (attempt > 1) log.info(`Connected to ${describeServer(target)} after ${attempt} attempts (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-      return { sql, server, settings: target, close: () => closeWithoutWaiting(sql) };
-    } catch (error) {
-      await sql.end({ timeout: 0 }).catch(() => undefined);
-      const verdict = classifyConnectError(error, target);
-      if (!verdict.retry) throw verdict.error;
-      lastReason = verdict.reason;
-      if (attempt < retry.attempts) {
-        const delay = backoffDelay(attempt, retry);
-        log.info(`Waiting for PostgreSQL at ${describeServer(target)} (attempt ${attempt}/${retry.attempts}): ${verdict.reason}; retrying in ${(delay / 1000).toFixed(1)} s`);
-        await sleep(delay);
-      }
-    }
-  }
-  const waited = ((Date.now() - started) / 1000).toFixed(1);
-  throw new NetravenError("CONNECT_FAILED", `cannot connect to ${describeServer(target)}: ${lastReason}; gave up after ${retry.attempts} attempt${retry.attempts === 1 ? "" : "s"} over ${waited} s`, {
-    hint: "start the server, or wait longer with --retry N / --retry-interval S",
-  });
-}
-
 /** Server and driver errors after connecting → NetravenError (SQLSTATE kept in the message). */
-export function translateError(error: unknown, doing: string): NetravenError {
-  if (error instanceof NetravenError) return error;
+export function translateError(reported: unknown, doing: string): NetravenError {
+  if (reported instanceof NetravenError) return reported;
+  const error = realCause(reported);
   if (isServerError(error)) {
     const suffix = `${error.detail ? ` (${error.detail})` : ""} [SQLSTATE ${error.code}]`;
     // The server's hint names the missing privilege ("Must have CREATE privilege on current database ...").
@@ -253,14 +294,12 @@ export function translateError(error: unknown, doing: string): NetravenError {
     if (error.code === "55P03") {
       return new NetravenError("LOCK_TIMEOUT", `${doing}: timed out waiting for a table lock held by another session: ${error.message}${suffix}`, { cause: error, hint: "stop the app (or wait for its transactions to end) and try again, or raise --lock-timeout" });
     }
-    if (/^(57P0[123]|08)/.test(error.code)) return new NetravenError("CONNECTION_LOST", `${doing}: the server ended the connection: ${error.message}${suffix}`, { cause: error });
+    if (/^(57P0[123]|08)/.test(error.code)) return Errors.connectionLost(doing, `the server ended the connection: ${error.message}${suffix}`, error);
     return new NetravenError("SQL_FAILED", `${doing}: ${error.message}${suffix}`, { cause: error });
   }
-  const code = pgCode(error);
-  if (code && RETRYABLE_NETWORK.has(code)) {
-    return new NetravenError("CONNECTION_LOST", `${doing}: lost the connection to the server (${NETWORK_REASON[code] ?? code})`, { cause: error });
-  }
+  const code = errorCode(error);
+  // The watchdog's message already names the server and what it waited for.
+  if (code === "SERVER_SILENT") return Errors.connectionLost(doing, (error as Error).message, error);
+  if (code && NETWORK[code]) return Errors.connectionLost(doing, `lost the connection to the server (${NETWORK[code][1]})`, error);
   return new NetravenError("INTERNAL", `${doing}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
 }
-
-export { quoteIdent, quoteLiteral } from "./quote.ts";

@@ -6,6 +6,13 @@ export const DEFAULTS = {
   retry: 3,
   retryIntervalSeconds: 1,
   retryMaxIntervalSeconds: 10,
+  /** libpq's connect_timeout, per host; libpq itself waits as long as the network does. */
+  connectTimeoutSeconds: 10,
+  /**
+   * libpq leaves keepalives_idle/interval/count to the system (2 h of silence before the first probe); a job that
+   * must end needs less. With these, a server that goes silent is given up on about a minute after its last byte.
+   */
+  keepalives: { idleSeconds: 30, intervalSeconds: 10, count: 3 },
   /** How long init/restore wait for another netraven-db holding the schema lock. */
   lockTimeoutSeconds: 60,
   /** The backup volume in the container images. */

@@ -25,6 +25,8 @@ const EXIT_CLASSES = {
   IO: [8, "file or directory not readable/writable while working"],
   /** Refused on purpose: confirmation missing, or the database/backup is newer than this binary. */
   REFUSED: [9, "refused: needs --yes, or database/backup newer than this binary"],
+  /** The servers that answered are the wrong kind: a standby where the command needs the writable primary. */
+  ROLE: [10, "server is a standby where a primary is needed (or the reverse)"],
 } as const;
 
 type ExitClass = keyof typeof EXIT_CLASSES;
@@ -45,6 +47,7 @@ export const EXIT_STATUS = {
   NO_CONNECTION_SETTINGS: EXIT.USAGE,
   CONNECT_FAILED: EXIT.CONNECT,
   AUTH_FAILED: EXIT.AUTH,
+  NO_PASSWORD: EXIT.AUTH,
   DATABASE_NOT_FOUND: EXIT.AUTH,
   TLS_FAILED: EXIT.AUTH,
   PERMISSION_DENIED: EXIT.AUTH,
@@ -59,6 +62,8 @@ export const EXIT_STATUS = {
   FILE_UNWRITABLE: EXIT.IO,
   CONFIRMATION_REQUIRED: EXIT.REFUSED,
   VERSION_TOO_NEW: EXIT.REFUSED,
+  NOT_PRIMARY: EXIT.ROLE,
+  NOT_STANDBY: EXIT.ROLE,
   INTERRUPTED: SIGNAL_EXIT.SIGINT,
   INTERNAL: EXIT.ERROR,
   // Object storage (S3), classified as for the database: no answer is 4, a refusal is 5, a failed transfer is 8.
@@ -129,6 +134,25 @@ export const Errors = {
     new NetravenError("NO_CONNECTION_SETTINGS", "no database connection settings: pass --url, or set DATABASE_URL, or the PGHOST/PGDATABASE/PGUSER variables", {
       hint: "example: netraven-db init --url postgresql://netraven@localhost:5432/netraven (put the password in PGPASSWORD or PGPASSWORD_FILE)",
     }),
+  /** The server did not answer (or was not ready) before the retries ran out. */
+  cannotConnect: (server: string, problem: string, hint?: string, details?: Record<string, unknown>) =>
+    new NetravenError("CONNECT_FAILED", `cannot connect to ${server}: ${problem}`, { hint, details }),
+  /** The server refused the credentials or the role. */
+  authFailed: (message: string, hint?: string, cause?: unknown) => new NetravenError("AUTH_FAILED", message, { hint, cause }),
+  /** The server asked for a password and none was given anywhere (libpq's "no password supplied"). */
+  noPassword: (user: string, server: string, places: string) =>
+    new NetravenError("NO_PASSWORD", `no password supplied for user "${user}" at ${server}; netraven-db looks in ${places}`, {
+      hint: "put it in PGPASSWORD_FILE (or PGPASSWORD), in a password file (chmod 0600), or in the connection string",
+    }),
+  databaseNotFound: (database: string, server: string) =>
+    new NetravenError("DATABASE_NOT_FOUND", `database "${database}" does not exist at ${server}`, { hint: "create it first, or fix the database name in the URL / PGDATABASE" }),
+  tlsFailed: (server: string, sslmode: string, problem: string, hint?: string) => new NetravenError("TLS_FAILED", `TLS failed with ${server} (sslmode=${sslmode}): ${problem}`, { hint }),
+  /** The connection broke (or the server went silent) while working: nothing was committed. */
+  connectionLost: (doing: string, reason: string, cause?: unknown) => new NetravenError("CONNECTION_LOST", `${doing}: ${reason}`, { cause }),
+  /** Every server that answered is a standby (or read-only) where a writable primary is needed. */
+  notPrimary: (message: string, hint: string, details?: Record<string, unknown>) => new NetravenError("NOT_PRIMARY", message, { hint, details }),
+  /** target_session_attrs asked for a standby (or read-only) server, and every server that answered is a primary. */
+  notStandby: (message: string, hint: string, details?: Record<string, unknown>) => new NetravenError("NOT_STANDBY", message, { hint, details }),
   permissionDenied: (message: string, hint?: string, cause?: unknown) => new NetravenError("PERMISSION_DENIED", message, { hint, cause }),
   lockTimeout: (schema: string, waitedMs: number, purpose: string) =>
     new NetravenError("LOCK_TIMEOUT", `another netraven-db (init or restore) held the lock on schema "${schema}" for ${(waitedMs / 1000).toFixed(1)} s; gave up waiting to ${purpose}`, {

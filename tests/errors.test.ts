@@ -12,6 +12,7 @@ const EXPECTED: Record<ErrorCode, number> = {
   NO_CONNECTION_SETTINGS: 3,
   CONNECT_FAILED: 4,
   AUTH_FAILED: 5,
+  NO_PASSWORD: 5,
   DATABASE_NOT_FOUND: 5,
   TLS_FAILED: 5,
   PERMISSION_DENIED: 5,
@@ -25,6 +26,8 @@ const EXPECTED: Record<ErrorCode, number> = {
   FILE_UNWRITABLE: 8,
   CONFIRMATION_REQUIRED: 9,
   VERSION_TOO_NEW: 9,
+  NOT_PRIMARY: 10,
+  NOT_STANDBY: 10,
   INTERRUPTED: 130,
   INTERNAL: 2,
   S3_UNREACHABLE: 4,
@@ -37,7 +40,7 @@ const EXPECTED: Record<ErrorCode, number> = {
 
 describe("exit statuses", () => {
   test("the EXIT table is the documented one", () => {
-    expect(EXIT).toEqual({ OK: 0, FINDING: 1, ERROR: 2, USAGE: 3, CONNECT: 4, AUTH: 5, LOCK: 6, SQL: 7, IO: 8, REFUSED: 9 });
+    expect(EXIT).toEqual({ OK: 0, FINDING: 1, ERROR: 2, USAGE: 3, CONNECT: 4, AUTH: 5, LOCK: 6, SQL: 7, IO: 8, REFUSED: 9, ROLE: 10 });
   });
 
   test("every error code maps to the exit status of its failure class", () => {

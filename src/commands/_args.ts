@@ -9,10 +9,10 @@ export const connectionArgs = {
     type: "string",
     valueHint: "url",
     description:
-      "PostgreSQL connection: postgresql://user@host:5432/db or `host=/var/run/postgresql dbname=netraven`. Else NETRAVEN_DB_URL, DATABASE_URL (or *_FILE), then PGHOST/PGPORT/PGUSER/PGDATABASE/PGPASSWORD. Keep passwords out of argv: use PGPASSWORD_FILE or ~/.pgpass",
+      "PostgreSQL connection, as libpq reads it: postgresql://user@host1:5432,host2:5432/db?target_session_attrs=read-write or `host=/var/run/postgresql dbname=netraven`. Else NETRAVEN_DB_URL, DATABASE_URL (or *_FILE), then the service file and the PG* variables. Keep passwords out of argv: use PGPASSWORD_FILE or ~/.pgpass",
   },
   schema: { type: "string", valueHint: "name", description: `Schema holding the NetRaven tables (default: ${DEFAULTS.schema}; env NETRAVEN_DB_SCHEMA)` },
-  retry: { type: "string", valueHint: "n", description: `Connection attempts while the server is not up yet (default: ${DEFAULTS.retry}; env NETRAVEN_DB_RETRY)` },
+  retry: { type: "string", valueHint: "n", description: `Connection attempts while the server is not up yet, each over every listed host; given, it also waits out a standby being promoted (default: ${DEFAULTS.retry}; env NETRAVEN_DB_RETRY)` },
   "retry-interval": { type: "string", valueHint: "seconds", description: `First wait between attempts, growing 1.5x per attempt (default: ${DEFAULTS.retryIntervalSeconds}; env NETRAVEN_DB_RETRY_INTERVAL)` },
   "retry-max-interval": { type: "string", valueHint: "seconds", description: `Longest wait between attempts (default: ${DEFAULTS.retryMaxIntervalSeconds}; env NETRAVEN_DB_RETRY_MAX_INTERVAL)` },
 } as const satisfies ArgsDef;

@@ -32,7 +32,7 @@ export async function restorePgDump(args: ConnectFlags & { schema?: unknown; yes
   }
   const confirm = confirmReplacing<ReplacePlan>(Boolean(args.yes), (plan) => plan.replacement, "import");
   const options = { schema, lockTimeoutMs: context.lockTimeoutMs, confirm, onProgress: run.onProgress, signal: run.signal };
-  const result = await withConnection(args, env, run, (connection) => importPgDump(connection, store, name, dump, options), { database: context.target, create: true, closeOnInterrupt: false });
+  const result = await withConnection(args, env, run, (connection) => importPgDump(connection, store, name, dump, options), { needs: "primary", command: "restore", database: context.target, create: true, closeOnInterrupt: false });
   const mismatched = result.tables.filter((t) => t.expected !== t.restored);
   const rows = result.tables.reduce((n, t) => n + t.restored, 0);
   const ok = mismatched.length === 0 && result.validation.ok;

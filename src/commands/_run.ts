@@ -1,9 +1,12 @@
 // The frame every command body runs in: set verbosity, take over SIGINT/SIGTERM/SIGHUP, show progress on a
 // terminal, resolve the connection, and map any failure to one line on stderr (or a JSON error document on stdout
 // with --json) and an exit status. Commands never call process.exit.
-import { describeServer, resolveConnection, resolveRetry, type Env } from "../config.ts";
+import { resolveRetry, type Env } from "../config.ts";
 import type { AgeIdentities } from "../age/identities.ts";
-import { connect, type Connection } from "../db.ts";
+import { connect } from "../connection/connect.ts";
+import { describeSettings, resolveConnection } from "../connection/settings.ts";
+import type { Needs } from "../connection/target.ts";
+import type { Connection } from "../db.ts";
 import { createDatabase } from "../database.ts";
 import { Errors, exitStatusFor, isNetravenError, type ExitStatus } from "../errors.ts";
 import { reportError, type OutputFlags } from "../failure.ts";
@@ -63,6 +66,15 @@ export interface ConnectFlags {
 }
 
 export interface ConnectOptions {
+  /**
+   * What the command needs from the server: "primary" (it writes: init, restore, verify --db), whatever the
+   * connection string's target_session_attrs says, or "any" (it reads: backup, validate), which that attribute decides.
+   */
+  needs: Needs;
+  /** The command, for messages ("init needs the writable primary"). */
+  command: string;
+  /** Say so when needs "primary" overrides the string's target_session_attrs (off for a helper connection). */
+  explainOverride?: boolean;
   database?: string;
   max?: number;
   /**
@@ -74,25 +86,28 @@ export interface ConnectOptions {
   create?: boolean;
 }
 
-export async function openConnection(flags: ConnectFlags, env: Env, options: ConnectOptions = {}): Promise<Connection> {
+export async function openConnection(flags: ConnectFlags, env: Env, options: ConnectOptions): Promise<Connection> {
   const settings = resolveConnection(flags, env);
   const retry = resolveRetry(flags, env);
   if (settings.passwordOnCommandLine) {
     log.warn("the --url password is visible to other local users in the process list; prefer PGPASSWORD_FILE, DATABASE_URL_FILE or ~/.pgpass");
   }
-  log.debug(`connecting to ${describeServer({ ...settings, database: options.database ?? settings.database })} (settings from ${settings.source})`);
+  const service = settings.service ? ` and service "${settings.service.name}" in ${settings.service.file}` : "";
+  log.debug(`connection settings (from ${settings.source}${service}): ${describeSettings({ ...settings, database: options.database ?? settings.database })}`);
+  const wanted = { needs: options.needs, command: options.command, database: options.database, max: options.max, explainOverride: options.explainOverride };
   try {
-    return await connect(settings, retry, { database: options.database, max: options.max });
+    return await connect(settings, retry, wanted);
   } catch (error) {
     if (!options.create || !options.database || !isNetravenError(error) || error.code !== "DATABASE_NOT_FOUND") throw error;
   }
-  const maintenance = await connect(settings, retry, { max: 1 });
+  // CREATE DATABASE writes: the primary, whatever the string says.
+  const maintenance = await connect(settings, retry, { needs: "primary", command: options.command, max: 1 });
   try {
     await createDatabase(maintenance, options.database);
   } finally {
     await maintenance.close();
   }
-  return connect(settings, retry, { database: options.database, max: options.max });
+  return connect(settings, retry, wanted);
 }
 
 /** Rejects with the signal's reason once it fires. */
@@ -104,7 +119,7 @@ function whenAborted(signal: AbortSignal): Promise<never> {
 }
 
 /** Runs `body` with an open connection and always closes it, so the process can exit on its own. */
-export async function withConnection<T>(flags: ConnectFlags, env: Env, run: CommandRun, body: (connection: Connection) => Promise<T>, options: ConnectOptions = {}): Promise<T> {
+export async function withConnection<T>(flags: ConnectFlags, env: Env, run: CommandRun, body: (connection: Connection) => Promise<T>, options: ConnectOptions): Promise<T> {
   // A signal while waiting for the server (--retry 30) stops the wait.
   const connection = await Promise.race([openConnection(flags, env, options), whenAborted(run.signal)]);
   const drop = () => void connection.sql.end({ timeout: 0 }).catch(() => undefined);

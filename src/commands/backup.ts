@@ -81,7 +81,10 @@ export default defineCommand({
           log.warn(`the backup to ${store.location} is NOT encrypted: whoever can read the bucket can read it; pass --encrypt-to age1... (or --no-encrypt if that is intended)`);
         }
       }
-      const result = await withConnection(args, env, run, (connection) => runBackupJob(connection, stores, { ...settings, recipients, onProgress: run.onProgress, signal: run.signal }));
+      const result = await withConnection(args, env, run, (connection) => runBackupJob(connection, stores, { ...settings, recipients, onProgress: run.onProgress, signal: run.signal }), {
+        needs: "any",
+        command: "backup",
+      });
       const [first] = result.written;
       if (args.json) {
         printJson({

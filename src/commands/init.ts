@@ -51,6 +51,7 @@ export default defineCommand({
       const dryRun = Boolean(args["dry-run"]);
       const result = await withConnection(args, env, run, (connection) =>
         runInit(connection, { schema, lockTimeoutMs, dryRun, adminPassword }).then((r) => ({ r, database: connection.server.database })),
+        { needs: "primary", command: "init" },
       );
       const { r, database } = result;
       for (const warning of r.warnings) log.warn(`${warning.kind}: ${warning.object} (${warning.found})`);

@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { preflight, restoreBackup, type RestorePlan } from "../backup/restore.ts";
-import { resolveConnection, resolveLockTimeoutMs, resolveRetry, resolveSchemaName, Schemas } from "../config.ts";
+import { resolveLockTimeoutMs, resolveRetry, resolveSchemaName, Schemas } from "../config.ts";
+import { resolveConnection } from "../connection/settings.ts";
 import { Errors, EXIT } from "../errors.ts";
 import { log } from "../log.ts";
 import { printJson, printResult } from "../output.ts";
@@ -49,7 +50,13 @@ export default defineCommand({
         (plan) => `${plan.name} (taken ${plan.backup.header.started_at} from database "${plan.backup.header.database}", ${plan.backup.tables.reduce((n, t) => n + t.rows, 0)} rows)`,
       );
       const options = { schema, lockTimeoutMs, confirm, identities, onProgress: run.onProgress, signal: run.signal };
-      const result = await withConnection(args, env, run, (connection) => restoreBackup(connection, store, name, backup, options), { database: target, create: true, closeOnInterrupt: false });
+      const result = await withConnection(args, env, run, (connection) => restoreBackup(connection, store, name, backup, options), {
+        needs: "primary",
+        command: "restore",
+        database: target,
+        create: true,
+        closeOnInterrupt: false,
+      });
       const mismatched = result.tables.filter((t) => t.expected !== t.restored);
       const rows = result.tables.reduce((n, t) => n + t.restored, 0);
       const ok = mismatched.length === 0 && result.validation.ok;

@@ -41,7 +41,7 @@ export default defineCommand({
       let trial: TrialResult | undefined;
       if (args.db) {
         const options = { lockTimeoutMs, identities, onProgress: run.onProgress, signal: run.signal };
-        trial = await withConnection(args, env, run, (connection) => trialRestore(connection, store, name, { header: summary.header, manifest: result.manifest, tables: summary.tables, dataBytes: summary.dataBytes }, options), { closeOnInterrupt: false });
+        trial = await withConnection(args, env, run, (connection) => trialRestore(connection, store, name, { header: summary.header, manifest: result.manifest, tables: summary.tables, dataBytes: summary.dataBytes }, options), { needs: "primary", command: "verify --db", closeOnInterrupt: false });
         for (const d of trial.drifts) log.error(`${d.kind}: ${d.object} (expected ${d.expected}, found ${d.found})`);
         if (trial.drifts.length) throw Errors.badBackup(name, `restored into a scratch schema, it differs from the definitions in ${trial.drifts.length} way(s)`);
       }

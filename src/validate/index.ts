@@ -29,13 +29,14 @@ export interface ValidateOptions extends DiffOptions {
   expectedVersion?: number;
 }
 
-async function collectDrift(sql: Queryable, schema: string, options: ValidateOptions): Promise<ValidationResult> {
+/** `scratch` holds the temporary tables; it is `sql` itself unless `sql` is a standby, which cannot create any. */
+async function collectDrift(sql: Queryable, schema: string, options: ValidateOptions, scratch: Queryable = sql): Promise<ValidationResult> {
   const expectedVersion = options.expectedVersion ?? SCHEMA_VERSION;
   const facts = await inspectDatabase(sql, schema);
   const actual = facts.schemaExists ? await inspectSchema(sql, schema) : EMPTY;
   const schemaVersion = facts.hasVersionTable && facts.canReadVersion ? await readSchemaVersion(sql, schema) : null;
-  const tempSchema = await materializeDefinitions(sql, allTables);
-  const expected = await inspectSchema(sql, tempSchema);
+  const tempSchema = await materializeDefinitions(scratch, allTables);
+  const expected = await inspectSchema(scratch, tempSchema);
   const drifts = diffSchema(
     expected,
     actual,
@@ -46,9 +47,28 @@ async function collectDrift(sql: Queryable, schema: string, options: ValidateOpt
   return { ok: !hasErrors(drifts), schema, tablesChecked: allTables.length - 1, tablesPresent: facts.tablesPresent, schemaExists: facts.schemaExists, schemaVersion, expectedSchemaVersion: expectedVersion, drifts };
 }
 
-/** Read-only check on its own connection; the transaction is always rolled back. */
-export async function validateDatabase(sql: Sql, schema: string, options: DiffOptions = {}): Promise<ValidationResult> {
+/**
+ * Read-only check on its own connection; the transaction is always rolled back. On a standby (which cannot create
+ * temporary tables) `scratch` is a connection to a writable server of the same cluster that holds them instead.
+ */
+export async function validateDatabase(sql: Sql, schema: string, options: DiffOptions = {}, scratch?: Sql): Promise<ValidationResult> {
   let result: ValidationResult | undefined;
+  if (scratch) {
+    try {
+      await sql.begin("read only", async (live) => {
+        await live`set local statement_timeout = '60s'`;
+        await scratch.begin("read write", async (tx) => {
+          await tx`set local lock_timeout = '5s'`;
+          await tx`set local statement_timeout = '60s'`;
+          result = await collectDrift(live, schema, options, tx);
+          throw ROLLBACK;
+        });
+      });
+    } catch (error) {
+      if (error !== ROLLBACK) throw translateError(error, "validating the schema");
+    }
+    return result!;
+  }
   try {
     // READ WRITE: a role whose transactions are read-only by default can still create the temporary tables; the
     // transaction is rolled back, so nothing is ever written.

@@ -3,7 +3,7 @@
 // `nobody` (setpriv). Used by the test preload, the README demo and the benchmarks. Plain node: APIs, so it also
 // runs under Deno.
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, chownSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,6 +21,8 @@ export interface Cluster {
   certFile?: string;
   start(): void;
   stop(mode?: "fast" | "immediate"): void;
+  /** Ends recovery on a standby: it becomes a primary (pg_ctl promote, waiting until it accepts writes). */
+  promote(): void;
   destroy(): void;
 }
 
@@ -75,6 +77,11 @@ export interface ClusterOptions {
   socketOnly?: boolean;
   /** Extra postgresql.conf settings. */
   settings?: Record<string, string>;
+  /** With tls: use this certificate and key (PEM files) instead of a self-signed one; `ca` makes the server ask
+   * clients for a certificate signed by it (ssl_ca_file). */
+  certificate?: { cert: string; key: string; ca?: string };
+  /** pg_hba.conf lines put before initdb's own (first match wins), e.g. `hostssl all certuser 127.0.0.1/32 cert`. */
+  hba?: string[];
   start?: boolean;
 }
 
@@ -134,8 +141,18 @@ async function setUpCluster(bin: string, root: string, options: ClusterOptions):
   if (options.tls) {
     certFile = join(dataDir, "server.crt");
     const keyFile = join(dataDir, "server.key");
-    const gen = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost", "-keyout", keyFile, "-out", certFile], { encoding: "utf8" });
-    if (gen.status !== 0) throw new Error(`openssl failed: ${gen.stderr}`);
+    if (options.certificate) {
+      copyFileSync(options.certificate.cert, certFile);
+      copyFileSync(options.certificate.key, keyFile);
+      if (options.certificate.ca) {
+        copyFileSync(options.certificate.ca, join(dataDir, "root.crt"));
+        own(join(dataDir, "root.crt"));
+        conf.ssl_ca_file = `'${join(dataDir, "root.crt")}'`;
+      }
+    } else {
+      const gen = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost", "-keyout", keyFile, "-out", certFile], { encoding: "utf8" });
+      if (gen.status !== 0) throw new Error(`openssl failed: ${gen.stderr}`);
+    }
     chmodSync(keyFile, 0o600);
     own(keyFile);
     own(certFile);
@@ -144,6 +161,7 @@ async function setUpCluster(bin: string, root: string, options: ClusterOptions):
     conf.ssl_key_file = `'${keyFile}'`;
   }
   writeFileSync(join(dataDir, "postgresql.auto.conf"), Object.entries(conf).map(([k, v]) => `${k} = ${v}`).join("\n") + "\n");
+  if (options.hba) writeFileSync(join(dataDir, "pg_hba.conf"), `${options.hba.join("\n")}\n${readFileSync(join(dataDir, "pg_hba.conf"), "utf8")}`);
   own(join(dataDir, "postgresql.auto.conf"));
 
   const logFile = join(root, "server.log");
@@ -164,6 +182,9 @@ async function setUpCluster(bin: string, root: string, options: ClusterOptions):
         runAsServerUser(join(bin, "pg_ctl"), ["-D", dataDir, "-m", mode, "-w", "-t", "60", "stop"]);
       }
     },
+    promote() {
+      runAsServerUser(join(bin, "pg_ctl"), ["-D", dataDir, "-w", "-t", "60", "promote"]);
+    },
     destroy() {
       try {
         cluster.stop("immediate");
@@ -175,4 +196,73 @@ async function setUpCluster(bin: string, root: string, options: ClusterOptions):
   };
   if (options.start !== false) cluster.start();
   return cluster;
+}
+
+/**
+ * A hot standby of `primary`, as an admin makes one: pg_basebackup -R (which writes standby.signal and the
+ * primary_conninfo) into a new data directory, its own port and socket directory, hot_standby=on. It streams from
+ * the primary until promoted. The same roles and password as the primary; destroy() removes it.
+ */
+export async function createStandby(primary: Cluster, options: { port?: number; start?: boolean } = {}): Promise<Cluster> {
+  const bin = findPgBin();
+  const root = mkdtempSync(join(tmpdir(), "netraven-pg-"));
+  chmodSync(root, 0o755);
+  own(root);
+  const dataDir = join(root, "data");
+  const socketDir = join(root, "sock");
+  execFileSync("mkdir", ["-p", socketDir]);
+  own(socketDir);
+  const port = options.port ?? (await freePort());
+  try {
+    runAsServerUser(join(bin, "pg_basebackup"), ["-h", "127.0.0.1", "-p", String(primary.port), "-U", "postgres", "-D", dataDir, "-R", "-X", "stream", "-c", "fast", "--no-sync"], {
+      env: { PGPASSWORD: primary.password, PGSSLMODE: "disable" },
+    });
+    // pg_basebackup copied the primary's postgresql.auto.conf and appended primary_conninfo; later lines win.
+    const conf: Record<string, string> = { port: String(port), unix_socket_directories: `'${socketDir}'`, hot_standby: "on" };
+    if (primary.certFile) {
+      conf.ssl_cert_file = `'${join(dataDir, "server.crt")}'`;
+      conf.ssl_key_file = `'${join(dataDir, "server.key")}'`;
+    }
+    appendFileSync(join(dataDir, "postgresql.auto.conf"), Object.entries(conf).map(([k, v]) => `${k} = ${v}`).join("\n") + "\n");
+  } catch (error) {
+    rmSync(root, { recursive: true, force: true });
+    throw error;
+  }
+  const logFile = join(root, "server.log");
+  const standby: Cluster = {
+    host: "127.0.0.1",
+    port,
+    socketDir,
+    dataDir,
+    user: primary.user,
+    password: primary.password,
+    certFile: primary.certFile ? join(dataDir, "server.crt") : undefined,
+    url: (database = "postgres") => `postgresql://postgres:${encodeURIComponent(primary.password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`,
+    start() {
+      runAsServerUser(join(bin, "pg_ctl"), ["-D", dataDir, "-l", logFile, "-w", "-t", "60", "start"]);
+    },
+    stop(mode = "fast") {
+      if (existsSync(join(dataDir, "postmaster.pid"))) runAsServerUser(join(bin, "pg_ctl"), ["-D", dataDir, "-m", mode, "-w", "-t", "60", "stop"]);
+    },
+    promote() {
+      runAsServerUser(join(bin, "pg_ctl"), ["-D", dataDir, "-w", "-t", "60", "promote"]);
+    },
+    destroy() {
+      try {
+        standby.stop("immediate");
+      } catch {
+        // already gone
+      }
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+  if (options.start !== false) {
+    try {
+      standby.start();
+    } catch (error) {
+      standby.destroy();
+      throw error;
+    }
+  }
+  return standby;
 }

@@ -5,8 +5,8 @@ import { catalogSnapshot } from "../harness/catalog.ts";
 import { createTestDatabase, client, testServer } from "../harness/db.ts";
 import { fillRealisticData, tableChecksums } from "../harness/data.ts";
 import { legacyRoleUrl, loadLegacySchema } from "../harness/legacy.ts";
-import { resolveConnection } from "../../src/config.ts";
-import { connect } from "../../src/db.ts";
+import { connect } from "../../src/connection/connect.ts";
+import { resolveConnection } from "../../src/connection/settings.ts";
 import { runInit } from "../../src/init/run.ts";
 import type { Migration } from "../../src/schema/migrations.ts";
 
@@ -95,7 +95,7 @@ describe("migrations", () => {
     const db = await createTestDatabase();
     expect((await runBinary(["init"], { env: db.env })).status).toBe(0);
     const settings = resolveConnection({ url: db.url }, {});
-    const connection = await connect(settings, { attempts: 1, intervalMs: 100, maxIntervalMs: 100 });
+    const connection = await connect(settings, { attempts: 1, intervalMs: 100, maxIntervalMs: 100, explicit: false }, { needs: "primary" });
     try {
       const dry = await runInit(connection, { schema: "netraven", lockTimeoutMs: 5000, dryRun: true, migrations: [addColor] });
       expect(dry.statements.map((s) => s.object)).toEqual(["index ix_tags_color", "schema version 2 (migrate)"]);

@@ -61,6 +61,26 @@ describe("refusing what cannot heal", () => {
     expect(run.stdout).not.toContain(wrong);
   });
 
+  test("no password at all: 'no password supplied' and where one is looked for, exit 5 at once, nothing sent to the server", async () => {
+    const db = await createTestDatabase();
+    const server = testServer();
+    const url = `postgresql://${server.user}@${server.host}:${server.port}/${db.name}`;
+    const run = await runBinary(["init", "--retry", "30", "--retry-interval", "2"], { env: { DATABASE_URL: url } });
+    expect(run.status).toBe(5);
+    expect(run.stderr).not.toContain("Waiting");
+    expect(run.stderr).not.toContain("password authentication failed");
+    const errors = run.stderr.split("\n").filter((l) => l.includes("error:"));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(
+      new RegExp(
+        `^netraven-db: error: no password supplied for user "${server.user}" at ${server.host.replace(/\./g, "\\.")}:${server.port}; netraven-db looks in the connection string \\(--url, NETRAVEN_DB_URL, DATABASE_URL\\), PGPASSWORD, PGPASSWORD_FILE and the password file /\\S+/\\.pgpass \\(passfile / PGPASSFILE\\)$`,
+      ),
+    );
+    const json = await runBinary(["validate", "--json"], { env: { DATABASE_URL: url } });
+    expect(json.status).toBe(2); // validate: could not check
+    expect(JSON.parse(json.stdout).error.code).toBe("NO_PASSWORD");
+  });
+
   test("an unknown database fails at once with exit 5", async () => {
     const server = testServer();
     const run = await runBinary(["validate", "--retry", "30"], { env: { DATABASE_URL: server.url("no_such_database_here") } });

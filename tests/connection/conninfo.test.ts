@@ -2,8 +2,9 @@
 //   postgresql://[userspec@][hostspec][/dbname][?paramspec]   and   keyword = value pairs.
 // Expectations come from those docs, not from this parser's output.
 import { describe, expect, test } from "bun:test";
-import { isUrl, parseConnectionString, SSL_MODES } from "../src/conninfo.ts";
-import { isNetravenError, type NetravenError } from "../src/errors.ts";
+import { isUrl, parseConnectionString, quoteValue } from "../../src/connection/conninfo.ts";
+import { SSL_MODES } from "../../src/connection/parameters.ts";
+import { isNetravenError, type NetravenError } from "../../src/errors.ts";
 
 const parse = (text: string) => parseConnectionString(text, "--url");
 
@@ -147,8 +148,19 @@ describe("URLs", () => {
     expect(parse("postgresql://h/db?sslmode=sometimes").sslmode).toBe("sometimes");
   });
 
-  test("libpq parameters that change nothing for netraven-db are accepted and dropped", () => {
-    expect(parse("postgresql://h/db?target_session_attrs=read-write&client_encoding=UTF8&fallback_application_name=x")).toEqual({ host: "h", dbname: "db" });
+  test("every libpq parameter is carried through for settings.ts to judge", () => {
+    expect(parse("postgresql://h/db?target_session_attrs=read-write&client_encoding=UTF8&fallback_application_name=x&options=-c%20work_mem%3D1MB")).toEqual({
+      host: "h",
+      dbname: "db",
+      target_session_attrs: "read-write",
+      client_encoding: "UTF8",
+      fallback_application_name: "x",
+      options: "-c work_mem=1MB",
+    });
+  });
+
+  test("?ssl=true is sslmode=require (libpq's JDBC compatibility)", () => {
+    expect(parse("postgresql://h/db?ssl=true").sslmode).toBe("require");
   });
 
   test("leading and trailing blanks around the whole string are ignored", () => {
@@ -159,20 +171,29 @@ describe("URLs", () => {
     expect(parse("postgresql://h/db?&sslmode=require&")).toEqual({ host: "h", dbname: "db", sslmode: "require" });
   });
 
-  test("a second host in the URL is refused", () => {
-    expectRefused("postgresql://h1:5432,h2:5433/db", /multiple hosts are not supported/);
-    expectRefused("postgresql://h1,h2/db", /give one host/);
+  test("several hosts become libpq's host and port lists, an empty port where a host has none", () => {
+    // libpq's documentation: postgresql://host1:123,host2:456/somedb?target_session_attrs=any&application_name=myapp
+    expect(parse("postgresql://host1:123,host2:456/somedb?target_session_attrs=any&application_name=myapp")).toEqual({
+      host: "host1,host2",
+      port: "123,456",
+      dbname: "somedb",
+      target_session_attrs: "any",
+      application_name: "myapp",
+    });
+    expect(parse("postgresql://u@h1,h2:5433,h3/db")).toEqual({ user: "u", host: "h1,h2,h3", port: ",5433,", dbname: "db" });
+    expect(parse("postgresql://h1,h2/db")).toEqual({ host: "h1,h2", port: ",", dbname: "db" });
+    expect(parse("postgresql://[::1]:5433,[2001:db8::1]/db")).toEqual({ host: "::1,2001:db8::1", port: "5433,", dbname: "db" });
+    expect(parse("postgresql://%2Frun%2Fa,%2Frun%2Fb:5433/db")).toEqual({ host: "/run/a,/run/b", port: ",5433", dbname: "db" });
   });
 
-  test("a host list in ?host= is refused the same way (libpq reads it as two hosts)", () => {
-    expectRefused("postgresql:///db?host=h1,h2", /multiple hosts are not supported/);
-    expectRefused("postgresql://h/db?host=%2Fa,%2Fb", /multiple hosts are not supported/);
+  test("a host list in ?host= is a host list too (libpq reads it as several hosts)", () => {
+    expect(parse("postgresql:///db?host=h1,h2&port=5432,5433")).toEqual({ dbname: "db", host: "h1,h2", port: "5432,5433" });
+    expect(parse("postgresql://h/db?host=%2Fa,%2Fb").host).toBe("/a,/b");
   });
 
-  test("an unknown query parameter is refused, named, with the supported list", () => {
-    const error = expectRefused("postgresql://h/db?sslmdoe=require", /unknown connection parameter "sslmdoe"/);
-    expect(error.message).toContain("sslmode");
-    expect(error.message).toContain("application_name");
+  test("an unknown query parameter is refused and named, with the nearest known one", () => {
+    expectRefused("postgresql://h/db?sslmdoe=require", /unknown connection parameter "sslmdoe" \(did you mean "sslmode"\?\)/);
+    expectRefused("postgresql://h/db?completely_else=1", /^--url: unknown connection parameter "completely_else"$/);
   });
 
   test("a query parameter without = is refused", () => {
@@ -237,8 +258,8 @@ describe("keyword/value strings", () => {
     expect(parse("port=1 port=2").port).toBe("2");
   });
 
-  test("ignored libpq keywords are accepted", () => {
-    expect(parse("host=h keepalives=1 gssencmode=disable")).toEqual({ host: "h" });
+  test("every libpq keyword is accepted here (values are judged in settings.ts)", () => {
+    expect(parse("host=h keepalives=1 gssencmode=disable target_session_attrs=standby")).toEqual({ host: "h", keepalives: "1", gssencmode: "disable", target_session_attrs: "standby" });
   });
 
   test("a keyword without = is refused with a hint about both shapes", () => {
@@ -253,15 +274,25 @@ describe("keyword/value strings", () => {
   });
 
   test("unknown keywords are refused", () => {
-    expectRefused("host=h options=-csearch_path=x", /unknown connection parameter "options"/);
+    expectRefused("host=h optoins=-csearch_path=x", /unknown connection parameter "optoins" \(did you mean "options"\?\)/);
   });
 
-  test("a host list is refused", () => {
-    expectRefused("host=h1,h2 dbname=db", /multiple hosts are not supported/);
+  test("a host list and a port list", () => {
+    expect(parse("host=h1,h2 port=5432,5433 dbname=db")).toEqual({ host: "h1,h2", port: "5432,5433", dbname: "db" });
   });
 
   test("an empty or blank string is refused", () => {
     expectRefused("", /is empty/);
     expectRefused("   \n", /is empty/);
+  });
+});
+
+describe("quoteValue (for --verbose lines)", () => {
+  test("plain values stay plain; blanks, quotes and backslashes are quoted as libpq reads them back", () => {
+    expect(quoteValue("abc")).toBe("abc");
+    expect(quoteValue("")).toBe("''");
+    expect(quoteValue("a b")).toBe("'a b'");
+    expect(quoteValue(String.raw`it's \ x`)).toBe(String.raw`'it\'s \\ x'`);
+    expect(parse(`application_name=${quoteValue(String.raw`it's a \ test`)}`).application_name).toBe(String.raw`it's a \ test`);
   });
 });
