@@ -99,6 +99,7 @@ export async function createBackup(connection: Connection, stores: BackupStore[]
   // A write failure (disk full) is the real cause; the database then only reports a COPY cut short.
   let outputFailure: NetravenError | undefined;
   let copying = false;
+  let standby: { replayedAt: string | null } | undefined;
   const aborted = whenAborted(options.signal);
   // Once cleanup has begun, writes that fail (into a file just closed) are consequences, never the cause.
   let cleaningUp = false;
@@ -113,6 +114,11 @@ export async function createBackup(connection: Connection, stores: BackupStore[]
     let failed: Promise<never> = new Promise(() => undefined);
     try {
       await connection.sql.begin("isolation level repeatable read read only", async (tx: TransactionSql) => {
+        // The first statement takes the snapshot: what a standby had replayed then is what the backup holds.
+        const [source] = await tx<{ standby: boolean; replayed_at: string | null }[]>`
+          select pg_is_in_recovery() as standby,
+                 to_char(pg_last_xact_replay_timestamp() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as replayed_at`;
+        standby = source!.standby ? { replayedAt: source!.replayed_at } : undefined;
         if (tables.includes(versionTable)) header.schema_version = (await readSchemaVersion(tx, options.schema)) ?? BASELINE_VERSION;
         await sink.write(encodeHeaderUnit(renderHeader(header), options.compression));
         const writer = (output = new OutputThread(sink, options.compression, options.level, HEADER_BYTES, onFailure));
@@ -172,6 +178,8 @@ export async function createBackup(connection: Connection, stores: BackupStore[]
       tables: tables.map((t, i) => ({ name: t.name, rows: counts[i]!.rows, columns: t.columns.map((c) => c.name) })),
       skipped_tables: skipped,
       encryption: encrypted ? { method: "age", recipients: [...options.recipients!] } : null,
+      taken_from: standby ? "standby" : "primary",
+      standby_replay_timestamp: standby?.replayedAt ?? null,
       verified_at: null,
     });
     const result: BackupResult = { written: [], failed: [] };

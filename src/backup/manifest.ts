@@ -31,6 +31,10 @@ export const ManifestSchema = HeaderSchema.pick({
   encryption: z.object({ method: z.literal("age"), recipients: z.array(z.string()) }).nullable().default(null),
   /** Not in the backup: tables found in the schema that the definitions do not know. */
   skipped_tables: z.array(z.string()).default([]),
+  /** Where the snapshot was read: the primary, or a standby (whose data is as old as its last replayed commit). */
+  taken_from: z.enum(["primary", "standby"]).default("primary"),
+  /** On a standby: pg_last_xact_replay_timestamp() in the backup's snapshot, the commit time the data is as of. */
+  standby_replay_timestamp: z.string().nullable().default(null),
   /** Last successful full `verify` (checksum + parse), if any. */
   verified_at: z.string().nullable().default(null),
 });

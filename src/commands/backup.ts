@@ -96,6 +96,13 @@ export default defineCommand({
           locations: result.written.map((w) => ({ path: w.location, size_bytes: w.manifest.size_bytes, sha256: w.manifest.sha256, deleted: w.deleted, removed_partials: w.removedPartials })),
         });
       } else {
+        const source = result.written[0]!.manifest;
+        if (source.taken_from === "standby") {
+          const asOf = source.standby_replay_timestamp
+            ? `its data is as of the last commit it had replayed, ${source.standby_replay_timestamp} (${((Date.parse(source.started_at) - Date.parse(source.standby_replay_timestamp)) / 1000).toFixed(1)} s before the backup started)`
+            : "it had replayed no commit since it started";
+          log.info(`taken from a standby: ${asOf}; the manifest records it (taken_from, standby_replay_timestamp)`);
+        }
         for (const { location, manifest, name } of result.written) {
           log.success(
             `Backup written: ${location} (${formatBytes(manifest.size_bytes)}, ${describeTables(manifest.tables.map((t) => t.name))}, ${manifest.rows_total} rows, schema version ${manifest.schema_version}${manifest.encryption ? `, encrypted to ${manifest.encryption.recipients.length} age recipient${manifest.encryption.recipients.length === 1 ? "" : "s"}` : ""}) in ${(manifest.duration_ms / 1000).toFixed(1)} s; sha256 ${manifest.sha256.slice(0, 16)}… in ${name}.json`,

@@ -124,6 +124,8 @@ function manifest(file: string, overrides: Partial<Manifest> = {}): Manifest {
     tables: [{ name: "users", rows: 3, columns: ["id", "username"] }],
     skipped_tables: [],
     encryption: null,
+    taken_from: "primary",
+    standby_replay_timestamp: null,
     verified_at: null,
     ...overrides,
   };

@@ -2,7 +2,7 @@
 // compiled binary against them: multi-host strings with the standby listed first, commands that need the primary
 // refusing a standby-only list in one line (exit 10), backup and validate working on the standby, prefer-standby.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runBinary } from "../harness/binary.ts";
@@ -163,6 +163,31 @@ describe("reading from a standby", () => {
     const restore = await run(["restore", file, "--yes", "--url", url([pair.primary, pair.standby], "?target_session_attrs=prefer-standby"), "--verbose"]);
     expect(restore.status).toBe(0);
     expect(connectedSession(restore).port).toBe(String(pair.primary.port));
+  });
+
+  test("a backup from a standby says so in the manifest, with the commit time its data is as of", async () => {
+    // A commit on the primary, replayed by the standby: the backup's data is as of that commit (or a later one).
+    const [committed] = await pair.sql(DB)`update netraven.devices set description = 'replayed' where id = (select min(id) from netraven.devices) returning clock_timestamp() as at`;
+    await pair.waitForStandby();
+    const dir = tempDir();
+    const backup = await run(["backup", "--dir", dir, "--json", "--url", url([pair.standby])]);
+    expect(backup.status).toBe(0);
+    const doc = JSON.parse(backup.stdout);
+    expect(doc.taken_from).toBe("standby");
+    const replayed = Date.parse(doc.standby_replay_timestamp);
+    expect(replayed).toBeGreaterThanOrEqual(Math.floor((committed!.at as Date).getTime()) - 1);
+    expect(replayed).toBeLessThanOrEqual(Date.parse(doc.started_at));
+    const manifest = JSON.parse(readFileSync(join(dir, `${doc.file}.json`), "utf8"));
+    expect({ taken_from: manifest.taken_from, standby_replay_timestamp: manifest.standby_replay_timestamp }).toEqual({ taken_from: "standby", standby_replay_timestamp: doc.standby_replay_timestamp });
+
+    const text = await run(["backup", "--dir", dir, "--keep-days", "0", "--url", url([pair.standby])]);
+    expect(text.status).toBe(0);
+    expect(text.stderr).toMatch(/taken from a standby: its data is as of the last commit it had replayed, \d{4}-\d\d-\d\dT[\d:.]+Z \(\d+\.\d s before the backup started\)/);
+
+    const primary = await run(["backup", "--dir", dir, "--keep-days", "0", "--json", "--url", url([pair.primary])]);
+    expect(primary.status).toBe(0);
+    expect(JSON.parse(primary.stdout)).toMatchObject({ taken_from: "primary", standby_replay_timestamp: null });
+    expect((await run(["backup", "--dir", dir, "--keep-days", "0", "--url", url([pair.primary])])).stderr).not.toContain("standby");
   });
 
   test("prefer-standby falls back to the primary when no standby answers", async () => {
