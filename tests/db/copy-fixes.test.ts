@@ -1,9 +1,15 @@
-// The two postgres.js 3.4.9 COPY bugs that build/patch-postgres.mjs fixes (findings.md; upstream PR #1016 and
-// issue #1173 / PR #1183). Without the patch, both of these tests hang until their timeout.
+// The three postgres.js 3.4.9 bugs that build/patch-postgres.mjs fixes: two COPY bugs fixed upstream but unreleased
+// (findings.md; PR #1016 and issue #1173 / PR #1183), whose tests hang until their timeout without the patch, and a
+// write to a socket the server closed, whose test sees the child process die of a TypeError without it.
 import { describe, expect, test } from "bun:test";
+import { spawn } from "node:child_process";
+import { join } from "node:path";
 import { finished } from "node:stream/promises";
 import type { Readable, Writable } from "node:stream";
+import { createCluster } from "../harness/cluster.ts";
 import { client, createTestDatabase } from "../harness/db.ts";
+
+const SERVER_DIES_MID_COPY = join(import.meta.dir, "fixtures", "server-dies-mid-copy.ts");
 
 const withTimeout = <T>(promise: Promise<T>, ms: number, what: string) =>
   Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what}: hung for ${ms} ms`)), ms))]);
@@ -52,6 +58,34 @@ describe("postgres.js COPY fixes", () => {
       expect(row!.n).toBe(0);
     } finally {
       await sql.end({ timeout: 1 });
+    }
+  });
+
+  test("a server that dies mid-COPY rejects the transaction and nothing writes to the closed socket (netraven-db fix)", async () => {
+    // When the socket closes, begin() rejects at once and, a few promise turns later, sends ROLLBACK for the failed
+    // COPY. postgres.js queues that small write with setImmediate; closed() has already set the socket to null, so
+    // without the fix the write throws a TypeError from the timer and the process dies. The server is stopped the
+    // way tests/reliability/crashes.test.ts stops it mid-backup, so it needs a cluster of its own.
+    const cluster = await createCluster();
+    const child = spawn(process.execPath, [SERVER_DIES_MID_COPY, cluster.url()], { stdio: ["ignore", "pipe", "pipe"] });
+    try {
+      let stdout = "";
+      let stderr = "";
+      const copying = new Promise<void>((resolve) =>
+        child.stdout.on("data", (data) => {
+          stdout += data;
+          if (stdout.includes("copying\n")) resolve();
+        }),
+      );
+      child.stderr.on("data", (data) => (stderr += data));
+      const exited = new Promise<number | string | null>((resolve) => child.on("close", (code, signal) => resolve(code ?? signal)));
+      await withTimeout(Promise.race([copying, exited]), 30_000, "waiting for the COPY to start");
+      cluster.stop("immediate");
+      const status = await withTimeout(exited, 30_000, "waiting for the child to exit");
+      expect({ status, stdout, stderr }).toEqual({ status: 0, stdout: "copying\nrejected: CONNECTION_CLOSED\nended\n", stderr: "" });
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      cluster.destroy();
     }
   });
 });
