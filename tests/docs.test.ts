@@ -13,7 +13,7 @@
 // answered with the database name, as the docs say it asks.
 //
 // How the docs' world maps to this machine (SUBSTITUTIONS, worldEnv): /backups, /run/secrets, /usr/local/bin and
-// ~ are sandbox directories; db.example.net (and Compose's `db`) is 127.0.0.1 and /var/run/postgresql is the
+// ~ are sandbox directories; the host lists db1,db2 are the cluster twice; db.example.net (and Compose's `db`) is 127.0.0.1 and /var/run/postgresql is the
 // cluster's socket directory; the default port 5432 and backup directory /backups are stood in for by PGPORT and
 // NETRAVEN_DB_DIR; /backups/netraven_20261125_030000.sql.gz (.sql.zst, .sql) is the newest backup of that kind;
 // F and FILE are the newest backup; OLD is an old `pg_dump | gzip` backup of the world's database; DATABASE is a new empty database (one per command). `docker exec [-u U]
@@ -150,7 +150,7 @@ const TROUBLESHOOTING: QuotedMessages[] = [
     exit: 5,
   },
   {
-    quotes: ['error: database "netravn" does not exist at postgres@127.0.0.1:42003/netravn', "hint: create it first, or fix the database name in the URL / PGDATABASE"],
+    quotes: ['error: database "netravn" does not exist at postgres@127.0.0.1:42003', "hint: create it first, or fix the database name in the URL / PGDATABASE"],
     run: "netraven-db init",
     env: (w) => ({ DATABASE_URL: `postgresql://postgres@127.0.0.1:${w.cluster.port}/netravn`, PGPASSWORD: w.cluster.password }),
     exit: 5,
@@ -339,6 +339,11 @@ function worldEnv(): Record<string, string> {
 
 /** The docs' placeholders and fixed paths, mapped into the sandbox in one left-to-right pass (no result is mapped again). */
 const SUBSTITUTIONS: Array<[RegExp, (match: string) => string]> = [
+  // The README's host lists (a primary and its standby): every host is the one cluster, so the lists parse, are
+  // tried in order and connect, as they would to db1 and db2.
+  [/db1:5432,db2:5433/, () => `127.0.0.1:${world.cluster.port},127.0.0.1:${world.cluster.port}`],
+  [/host=db1,db2,\/var\/run\/postgresql port=5432,5433,5432/, () => `host=127.0.0.1,127.0.0.1,${world.cluster.socketDir} port=${world.cluster.port},${world.cluster.port},${world.cluster.port}`],
+  [/PGHOST=db1,db2 PGPORT=5432/, () => `PGHOST=127.0.0.1,127.0.0.1 PGPORT=${world.cluster.port}`],
   [/s3:\/\/netraven-backups\/prod\/netraven_20261125_030000\.sql\.gz\.age\b/, () => `s3://${bucket().name}/prod/${bucket().backup}`],
   [/s3:\/\/netraven-backups\//, () => `s3://${bucket().name}/`],
   [/https:\/\/s3\.example\.net/, () => bucket().server.endpoint],
@@ -713,7 +718,7 @@ for (const block of shellBlocks) {
             continue;
           }
           // `restore` without --yes asks on the terminal for the database name: answer it as an admin would.
-          const interactive = /^netraven-db restore\b/.test(command.text) && !/\s(--yes|-y)\b/.test(command.text);
+          const interactive = /^(?:[A-Za-z_][A-Za-z0-9_]*=\S*\s+)*netraven-db restore\b/.test(command.text) && !/\s(--yes|-y)\b/.test(command.text);
           const target = command.text.match(/--target-db[= ](\S+)/)?.[1] ?? "netraven";
           const ran = await sh(line, runEnv, interactive ? { terminalAnswer: target } : {});
           checkOutput(label, ran, command, expectedStatus(command));

@@ -4,18 +4,17 @@
 // A damaged file is a BACKUP_INVALID error naming the file and the place; a file that cannot be read, a file error.
 import { Readable } from "node:stream";
 import { crc32 } from "node:zlib";
-import { AGE_MAGIC } from "../age/format.ts";
 import type { AgeIdentities } from "../age/identities.ts";
-import { Errors, isNetravenError } from "../errors.ts";
-import { fileError } from "../files.ts";
+import { isNetravenError } from "../errors.ts";
 import { allTables, type TableDef } from "../schema/index.ts";
 import { SCHEMA_VERSION } from "../schema/migrations.ts";
 import type { BackupStore } from "../storage/store.ts";
-import { createDecompressor, detectCompression, isDecompressionError, type Compression } from "./compression.ts";
-import { decodeHeaderUnit, FormatError, HEADER_BYTES, HEADER_UNIT_BYTES, MAGIC_LINE, parseHeader, renderScriptParts, type BackupHeader } from "./format.ts";
+import { createDecompressor, isDecompressionError, type Compression } from "./compression.ts";
+import { FormatError, HEADER_BYTES, renderScriptParts, type BackupHeader } from "./format.ts";
+import { CopyRows, HandlerFailure, inHandler, NEWLINE, scanChunks, type ChunkScan } from "./chunk-scan.ts";
 import { memoryGuard } from "./memory.ts";
+import { plaintext, readError, takeHeader } from "./plaintext.ts";
 import { crc32Hex, parseTableEnd, parseTrailer, TRAILER_START } from "./sections.ts";
-import { foreignFileError, recogniseForeignFile } from "../pgdump/detect.ts";
 
 export interface BlockStart {
   table: TableDef;
@@ -57,112 +56,6 @@ export interface ReadSummary {
 const MAX_INFLATION = 1100;
 
 const MAX_TEXT_LINE = 1 << 20; // SQL lines we write are short; a huge one means the file is not ours
-const NEWLINE = 10;
-const TAB = 9;
-const BACKSLASH = 92;
-const DOT = 46;
-
-/**
- * The stored bytes from the start, decrypted when the file is an age file (decryption needs `identities`). Each
- * chunk of plaintext is authentic, but the stream is whole only when it ends without an error.
- */
-async function* plaintext(store: BackupStore, name: string, identities: AgeIdentities | undefined): AsyncGenerator<Buffer> {
-  const source = store.read(name);
-  const chunks = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  try {
-    let head = Buffer.alloc(0);
-    while (head.length < AGE_MAGIC.length) {
-      const next = await chunks.next();
-      if (next.done) break;
-      head = Buffer.concat([head, next.value]);
-    }
-    const rest = async function* () {
-      if (head.length) yield head;
-      for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
-    };
-    if (head.subarray(0, AGE_MAGIC.length).toString("latin1") !== AGE_MAGIC) return yield* rest();
-    if (!identities) throw Errors.identityRequired(name);
-    const { decryptStream } = await import("../age/decrypt.ts");
-    for await (const chunk of decryptStream(identities, { name })(rest())) yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
-  } finally {
-    source.destroy();
-  }
-}
-
-/** Takes the header unit from the start of the plaintext; the rest of the stream follows it. */
-async function takeHeader(plain: AsyncGenerator<Buffer>): Promise<{ header: BackupHeader; compression: Compression; rest: AsyncGenerator<Buffer> }> {
-  const want = Math.max(...Object.values(HEADER_UNIT_BYTES));
-  let start = Buffer.alloc(0);
-  while (start.length < want) {
-    const next = await plain.next();
-    if (next.done) break;
-    start = Buffer.concat([start, next.value]);
-  }
-  const compression = detectCompression(start.subarray(0, 64), MAGIC_LINE);
-  if (!compression) throw new FormatError("not a netraven-db backup (unknown file type)");
-  const unit = HEADER_UNIT_BYTES[compression];
-  const header = parseHeader(decodeHeaderUnit(start.subarray(0, unit), compression));
-  if (header.compression !== compression) throw new FormatError(`the header says ${header.compression} but the file is ${compression}`);
-  const after = start.subarray(unit);
-  async function* rest() {
-    if (after.length) yield after;
-    yield* plain;
-  }
-  return { header, compression, rest: rest() };
-}
-
-/** A handler's own failure (a server error while loading a block): passed to the caller untouched. */
-class HandlerFailure {
-  constructor(readonly cause: unknown) {}
-}
-
-async function inHandler<T>(call: () => T | Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    throw new HandlerFailure(error);
-  }
-}
-
-/** The same file errors for every read: FormatError is a bad backup, an I/O error a file error. */
-function readError(store: BackupStore, name: string, error: unknown): unknown {
-  if (error instanceof HandlerFailure) return error.cause;
-  if (error instanceof FormatError) return Errors.badBackup(name, error.message);
-  if (isNetravenError(error)) return error;
-  return fileError(error, "cannot read", store.describe(name));
-}
-
-/** Whether the stored file is an age file (its first bytes are age's magic line). */
-export async function isEncryptedBackup(store: BackupStore, name: string): Promise<boolean> {
-  const source = store.read(name);
-  let head = Buffer.alloc(0);
-  try {
-    for await (const chunk of source) {
-      head = Buffer.concat([head, chunk as Buffer]);
-      if (head.length >= AGE_MAGIC.length) break;
-    }
-  } catch (error) {
-    throw readError(store, name, error);
-  } finally {
-    source.destroy();
-  }
-  return head.subarray(0, AGE_MAGIC.length).toString("latin1") === AGE_MAGIC;
-}
-
-/** Reads just the header: cheap, no decompression of the body (an encrypted file is decrypted that far). */
-export async function readHeader(store: BackupStore, name: string, identities?: AgeIdentities): Promise<{ header: BackupHeader; compression: Compression }> {
-  const plain = plaintext(store, name, identities);
-  try {
-    const { header, compression } = await takeHeader(plain);
-    return { header, compression };
-  } catch (error) {
-    // Not ours: name it when it is a file we know (an old pg_dump script, the empty gzip of a failed one).
-    const foreign = error instanceof FormatError ? await recogniseForeignFile(store, name).catch(() => undefined) : undefined;
-    throw foreign ? foreignFileError(name, store.describe(name), foreign) : readError(store, name, error);
-  } finally {
-    await plain.return(undefined);
-  }
-}
 
 /** Reads and checks the whole backup, calling `handlers` on the way; stops at `options.signal`. */
 export async function readBackup(store: BackupStore, name: string, handlers: ReadHandlers = {}, options: ReadOptions = {}): Promise<ReadSummary> {
@@ -192,14 +85,12 @@ async function parseBackup(store: BackupStore, name: string, handlers: ReadHandl
   let sawPrologue = false;
   let block: BlockStart | undefined;
   let blockIndex = 0;
-  let rows = 0;
+  let copy: CopyRows | undefined;
   let crc = 0;
-  let tabs = 0;
-  let rowStart = true;
-  let carry: Buffer | undefined;
+  const scan: ChunkScan = {};
   /** A block whose `\.` has passed: the next line must close it with its row count and CRC-32. */
   let closing: { name: string; rows: number; crc32: string } | undefined;
-  const where = () => (block ? `table ${block.table.name}, row ${rows + 1}` : `after table ${counts.at(-1)?.name ?? "(none)"}`);
+  const where = () => (block ? `table ${block.table.name}, row ${(copy?.rows ?? 0) + 1}` : `after table ${counts.at(-1)?.name ?? "(none)"}`);
 
   const startBlock = async (line: string) => {
     if (!sawPrologue) {
@@ -222,13 +113,17 @@ async function parseBackup(store: BackupStore, name: string, handlers: ReadHandl
     for (const column of columns) if (!known.has(column)) throw new FormatError(`table ${name} has unknown column "${column}"`);
     block = { table, columns };
     crc = 0;
-    rows = 0;
-    tabs = 0;
-    rowStart = true;
+    copy = new CopyRows(columns.length, {
+      emit,
+      end: endBlock,
+      malformedEnd: () => new FormatError(`malformed end of data (${where()})`),
+      wrongColumns: (found) => new FormatError(`${where()}: expected ${columns.length} columns, found ${found}`),
+    });
     await inHandler(() => handlers.onBlockStart?.(block!));
   };
 
   const endBlock = async () => {
+    const rows = copy!.rows;
     closing = { name: block!.table.name, rows, crc32: crc32Hex(crc) };
     await inHandler(() => handlers.onBlockEnd?.(block!, rows));
     block = undefined;
@@ -251,46 +146,6 @@ async function parseBackup(store: BackupStore, name: string, handlers: ReadHandl
     await inHandler(() => handlers.onData?.(data));
   };
 
-  /** Consumes data-mode bytes from buf[offset..]; returns where text mode resumes, or -1 if the chunk is used up. */
-  const consumeData = async (buf: Buffer, offset: number): Promise<number> => {
-    const expectedTabs = block!.columns.length - 1;
-    let i = offset;
-    let sliceStart = offset;
-    while (i < buf.length) {
-      if (rowStart) {
-        if (buf.length - i < 3 && buf[i] === BACKSLASH) {
-          // Possibly the end marker, split across chunks: hand what we have and carry the rest.
-          if (i > sliceStart) await emit(buf.subarray(sliceStart, i));
-          carry = Buffer.from(buf.subarray(i));
-          return -1;
-        }
-        if (buf[i] === BACKSLASH && buf[i + 1] === DOT) {
-          if (buf[i + 2] !== NEWLINE) throw new FormatError(`malformed end of data (${where()})`);
-          if (i > sliceStart) await emit(buf.subarray(sliceStart, i));
-          await endBlock();
-          return i + 3;
-        }
-      }
-      // Scan one row (or the rest of the chunk) with indexOf, which is native: a byte-by-byte loop here was most of
-      // the CPU a restore used, and that CPU is the server's (restore is server-bound on a small machine).
-      rowStart = false;
-      const newline = buf.indexOf(NEWLINE, i);
-      const end = newline < 0 ? buf.length : newline;
-      for (let tab = buf.indexOf(TAB, i); tab !== -1 && tab < end; tab = buf.indexOf(TAB, tab + 1)) tabs++;
-      if (newline < 0) {
-        i = buf.length;
-        break;
-      }
-      if (tabs !== expectedTabs) throw new FormatError(`${where()}: expected ${expectedTabs + 1} columns, found ${tabs + 1}`);
-      rows++;
-      tabs = 0;
-      rowStart = true;
-      i = newline + 1;
-    }
-    if (i > sliceStart) await emit(buf.subarray(sliceStart, i));
-    return -1;
-  };
-
   /** Consumes text-mode bytes; returns where data mode starts, or -1 if the chunk is used up. */
   const consumeText = async (buf: Buffer, offset: number): Promise<number> => {
     let i = offset;
@@ -298,7 +153,7 @@ async function parseBackup(store: BackupStore, name: string, handlers: ReadHandl
       const newline = buf.indexOf(NEWLINE, i);
       if (newline < 0) {
         if (buf.length - i > MAX_TEXT_LINE) throw new FormatError(`a line of SQL text is longer than ${MAX_TEXT_LINE} bytes (${where()})`);
-        carry = Buffer.from(buf.subarray(i));
+        scan.carry = Buffer.from(buf.subarray(i));
         return -1;
       }
       const line = buf.toString("utf8", i, newline);
@@ -323,19 +178,16 @@ async function parseBackup(store: BackupStore, name: string, handlers: ReadHandl
   source.on("error", (error) => inflate?.destroy(error));
   const relieveMemory = memoryGuard();
   try {
-    for await (const chunk of stream) {
-      options.signal?.throwIfAborted();
-      relieveMemory(chunk.length);
-      dataBytes += chunk.length;
-      if (dataBytes > maxBytes) throw new FormatError(`the file inflates beyond ${limit}`);
-      const buf = carry ? Buffer.concat([carry, chunk]) : chunk;
-      carry = undefined;
-      let offset = 0;
-      while (offset >= 0 && offset < buf.length) {
-        offset = block ? await consumeData(buf, offset) : await consumeText(buf, offset);
-      }
-      handlers.onProgress?.(dataBytes, block?.table.name);
-    }
+    const step = (buf: Buffer, offset: number) => (block ? copy!.consume(buf, offset, scan) : consumeText(buf, offset));
+    await scanChunks(stream, scan, step, {
+      before(chunk) {
+        options.signal?.throwIfAborted();
+        relieveMemory(chunk.length);
+        dataBytes += chunk.length;
+        if (dataBytes > maxBytes) throw new FormatError(`the file inflates beyond ${limit}`);
+      },
+      after: () => handlers.onProgress?.(dataBytes, block?.table.name),
+    });
   } catch (error) {
     inflate?.destroy();
     source.destroy();
@@ -346,9 +198,9 @@ async function parseBackup(store: BackupStore, name: string, handlers: ReadHandl
   }
 
   if (block) throw new FormatError(`the file ends inside the data of table ${block.table.name} (truncated)`);
-  if (carry) {
-    if (closing) closeBlock(carry.toString("utf8"));
-    else textBuffer += carry.toString("utf8");
+  if (scan.carry) {
+    if (closing) closeBlock(scan.carry.toString("utf8"));
+    else textBuffer += scan.carry.toString("utf8");
   }
   if (closing) throw new FormatError(`the file ends before the line that closes table ${closing.name} (truncated)`);
   if (blockIndex !== expectedOrder.length) throw new FormatError(`the file ends after ${blockIndex} of ${expectedOrder.length} tables (truncated)`);

@@ -17,7 +17,7 @@ import { allTables, versionTable } from "../schema/index.ts";
 import { SCHEMA_VERSION } from "../schema/migrations.ts";
 import type { BackupStore } from "../storage/store.ts";
 import { validateDatabase, type ValidationResult } from "../validate/index.ts";
-import { isEncryptedBackup, readHeader } from "./read.ts";
+import { isEncryptedBackup, readHeader } from "./plaintext.ts";
 import { loadIntoStaging, stagingSchemaName, type StagingOptions } from "./staging.ts";
 import { checkManifest, compareHeaderWithManifest, readWithProgress, refuseNewer, type CheckedBackup } from "./verify.ts";
 

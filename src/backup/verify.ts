@@ -11,7 +11,8 @@ import type { BackupStore } from "../storage/store.ts";
 import type { BackupHeader } from "./format.ts";
 import { readManifest, writeManifest, type Manifest } from "./manifest.ts";
 import { manifestName } from "./naming.ts";
-import { isEncryptedBackup, readBackup, readHeader, type ReadHandlers, type ReadSummary } from "./read.ts";
+import { isEncryptedBackup, readHeader } from "./plaintext.ts";
+import { readBackup, type ReadHandlers, type ReadSummary } from "./read.ts";
 
 export interface VerifyOptions {
   /** Write the time of this successful check into the manifest (`list` shows it). */

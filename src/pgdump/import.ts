@@ -20,7 +20,7 @@ import { SCHEMA_VERSION } from "../schema/migrations.ts";
 import type { BackupStore } from "../storage/store.ts";
 import { validateDatabase, type ValidationResult } from "../validate/index.ts";
 import { driftLines } from "../validate/report.ts";
-import { isEncryptedBackup, readHeader } from "../backup/read.ts";
+import { isEncryptedBackup, readHeader } from "../backup/plaintext.ts";
 import { restoreFailure, rowsToReplace, swapIn, type RestorePlan } from "../backup/restore.ts";
 import { loadBlocksIntoStaging, stagingSchemaName, type StagingOptions } from "../backup/staging.ts";
 import { foreignFileError, recogniseForeignFile } from "./detect.ts";

@@ -5,6 +5,7 @@
 // that feed each COPY block to the server. Memory stays bounded: data passes through in the decompressor's chunks,
 // only one statement's text is held at a time.
 import { Transform, type Readable } from "node:stream";
+import { CopyRows, HandlerFailure, inHandler, NEWLINE, scanChunks, type ChunkScan } from "../backup/chunk-scan.ts";
 import { createDecompressor, isDecompressionError, type Compression } from "../backup/compression.ts";
 import { memoryGuard } from "../backup/memory.ts";
 import type { BlockStart, ReadHandlers } from "../backup/read.ts";
@@ -39,25 +40,8 @@ export interface PgDumpReadOptions {
 /** A structural problem (not one statement): the start, the end, a COPY block. */
 class DumpFormatError extends Error {}
 
-/** A handler's own failure (a server error while loading a block): passed to the caller untouched. */
-class HandlerFailure {
-  constructor(readonly cause: unknown) {}
-}
-
-async function inHandler<T>(call: () => T | Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    throw new HandlerFailure(error);
-  }
-}
-
 const MAX_LINE = 1 << 20;
 const MAX_STATEMENT = 4 << 20;
-const NEWLINE = 10;
-const TAB = 9;
-const BACKSLASH = 92;
-const DOT = 46;
 const COMPLETE = "-- PostgreSQL database dump complete";
 
 /** Reads and checks the whole dump; with handlers, each COPY block's data goes to them as it streams. */
@@ -89,11 +73,8 @@ async function parsePgDump(store: BackupStore, name: string, options: PgDumpRead
   let pgDumpVersion: string | undefined;
   let serverVersion: string | undefined;
   let block: (BlockStart & { sample: string[] | undefined }) | undefined;
-  let rows = 0;
-  let tabs = 0;
-  let rowStart = true;
-  let rowText = "";
-  let carry: Buffer | undefined;
+  let copy: CopyRows | undefined;
+  const scan: ChunkScan = {};
 
   const refused = (reason: string, line = statementLine || lineNo) => Errors.badBackup(name, `not imported: line ${line}: ${reason}`);
   const step = (call: () => void, line?: number) => {
@@ -114,11 +95,22 @@ async function parsePgDump(store: BackupStore, name: string, options: PgDumpRead
     }
     let start!: { table: BlockStart["table"]; columns: string[] };
     step(() => (start = builder.startCopy(recognised as Extract<typeof recognised, { kind: "copy" }>, statementLine)));
-    block = { ...start, sample: start.table.name === versionTable.name ? [] : undefined };
-    rows = 0;
-    tabs = 0;
-    rowStart = true;
-    rowText = "";
+    const opened = (block = { ...start, sample: start.table.name === versionTable.name ? ([] as string[]) : undefined });
+    const table = opened.table.name;
+    copy = new CopyRows(opened.columns.length, {
+      emit,
+      end: async () => {
+        lineNo++;
+        await endBlock();
+      },
+      malformedEnd: () => new DumpFormatError(`line ${lineNo + 1}: malformed end of the data of table ${table}`),
+      wrongColumns: (found, row) => new DumpFormatError(`line ${lineNo}: table ${table}, row ${row}: expected ${opened.columns.length} columns, found ${found}`),
+      row: (text) => {
+        lineNo++;
+        opened.sample?.push(text);
+      },
+      keepText: opened.sample ? { max: MAX_LINE, rowTooLong: () => new DumpFormatError(`line ${lineNo + 1}: a row of table ${table} is too long`) } : undefined,
+    });
     await inHandler(() => handlers.onBlockStart?.(block!));
   };
 
@@ -169,57 +161,10 @@ async function parsePgDump(store: BackupStore, name: string, options: PgDumpRead
   };
 
   const endBlock = async () => {
+    const rows = copy!.rows;
     step(() => builder.endCopy(rows, block!.sample ?? []));
     await inHandler(() => handlers.onBlockEnd?.(block!, rows));
     block = undefined;
-  };
-
-  /** Consumes COPY data from buf[offset..]; returns where text resumes, or -1 when the chunk is used up. */
-  const consumeData = async (buf: Buffer, offset: number): Promise<number> => {
-    const expectedTabs = block!.columns.length - 1;
-    let i = offset;
-    const sliceStart = offset;
-    while (i < buf.length) {
-      if (rowStart) {
-        if (buf.length - i < 3 && buf[i] === BACKSLASH) {
-          // Possibly the end marker, split across chunks: hand over what we have and carry the rest.
-          if (i > sliceStart) await emit(buf.subarray(sliceStart, i));
-          carry = Buffer.from(buf.subarray(i));
-          return -1;
-        }
-        if (buf[i] === BACKSLASH && buf[i + 1] === DOT) {
-          if (buf[i + 2] !== NEWLINE) throw new DumpFormatError(`line ${lineNo + 1}: malformed end of the data of table ${block!.table.name}`);
-          if (i > sliceStart) await emit(buf.subarray(sliceStart, i));
-          lineNo++;
-          await endBlock();
-          return i + 3;
-        }
-      }
-      rowStart = false;
-      const newline = buf.indexOf(NEWLINE, i);
-      const end = newline < 0 ? buf.length : newline;
-      for (let tab = buf.indexOf(TAB, i); tab !== -1 && tab < end; tab = buf.indexOf(TAB, tab + 1)) tabs++;
-      if (block!.sample) {
-        rowText += buf.toString("utf8", i, end);
-        if (rowText.length > MAX_LINE) throw new DumpFormatError(`line ${lineNo + 1}: a row of table ${block!.table.name} is too long`);
-      }
-      if (newline < 0) {
-        i = buf.length;
-        break;
-      }
-      lineNo++;
-      if (tabs !== expectedTabs) throw new DumpFormatError(`line ${lineNo}: table ${block!.table.name}, row ${rows + 1}: expected ${expectedTabs + 1} columns, found ${tabs + 1}`);
-      rows++;
-      if (block!.sample) {
-        block!.sample.push(rowText);
-        rowText = "";
-      }
-      tabs = 0;
-      rowStart = true;
-      i = newline + 1;
-    }
-    if (i > sliceStart) await emit(buf.subarray(sliceStart, i));
-    return -1;
   };
 
   /** Consumes text lines; returns where COPY data starts, or -1 when the chunk is used up. */
@@ -229,7 +174,7 @@ async function parsePgDump(store: BackupStore, name: string, options: PgDumpRead
       const newline = buf.indexOf(NEWLINE, i);
       if (newline < 0) {
         if (buf.length - i > MAX_LINE) throw refused(`a line longer than ${MAX_LINE >> 20} MiB`, lineNo + 1);
-        carry = Buffer.from(buf.subarray(i));
+        scan.carry = Buffer.from(buf.subarray(i));
         return -1;
       }
       await onTextLine(buf.toString("utf8", i, newline));
@@ -256,16 +201,13 @@ async function parsePgDump(store: BackupStore, name: string, options: PgDumpRead
   const stream: AsyncIterable<Buffer> = (inflate ? source.pipe(tap).pipe(inflate) : source.pipe(tap)) as unknown as AsyncIterable<Buffer>;
   const relieveMemory = memoryGuard();
   try {
-    for await (const chunk of stream) {
-      options.signal?.throwIfAborted();
-      relieveMemory(chunk.length);
-      const buf = carry ? Buffer.concat([carry, chunk]) : chunk;
-      carry = undefined;
-      let offset = 0;
-      while (offset >= 0 && offset < buf.length) {
-        offset = block ? await consumeData(buf, offset) : await consumeText(buf, offset);
-      }
-    }
+    const scanStep = (buf: Buffer, offset: number) => (block ? copy!.consume(buf, offset, scan) : consumeText(buf, offset));
+    await scanChunks(stream, scan, scanStep, {
+      before(chunk) {
+        options.signal?.throwIfAborted();
+        relieveMemory(chunk.length);
+      },
+    });
   } catch (error) {
     inflate?.destroy();
     tap.destroy();
@@ -275,9 +217,9 @@ async function parsePgDump(store: BackupStore, name: string, options: PgDumpRead
     throw error;
   }
 
-  if (carry) {
+  if (scan.carry) {
     if (block) throw new DumpFormatError(`the file ends inside the data of table ${block.table.name} (truncated)`);
-    await onTextLine(carry.toString("utf8"));
+    await onTextLine(scan.carry.toString("utf8"));
   }
   if (block) throw new DumpFormatError(`the file ends inside the data of table ${block.table.name} (truncated)`);
   if (opening < 3) throw new DumpFormatError(lineNo === 0 ? "the file is empty: no dump in it" : "not a pg_dump script (it does not start with pg_dump's \"-- PostgreSQL database dump\" lines)");
