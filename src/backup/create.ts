@@ -24,6 +24,7 @@ import { writeManifest, type Manifest } from "./manifest.ts";
 import { memoryGuard } from "./memory.ts";
 import { backupFileName } from "./naming.ts";
 import { OutputThread } from "./output-thread.ts";
+import { dumpParallel, type ParallelDumpResult } from "./parallel.ts";
 import { planBackup } from "./plan.ts";
 import { encryptInto, FanOut, type ByteSink, type Target } from "./sinks.ts";
 
@@ -39,6 +40,8 @@ export interface BackupOptions {
   recipients?: Recipients;
   onProgress?: OnProgress;
   signal?: AbortSignal;
+  /** Connections reading tables at once (parallel.ts); 1 (the default) reads them one after another on one. */
+  jobs?: number;
 }
 
 export interface StoredBackup {
@@ -109,12 +112,41 @@ export async function createBackup(connection: Connection, stores: BackupStore[]
   try {
     const relieveMemory = memoryGuard();
     let table = "";
-    const progress = () => options.onProgress?.({ step: "Backing up", item: table, done: output?.bytes ?? 0, total: plan.estimatedBytes || undefined, estimated: true });
+    let bytesRead = 0;
+    const progress = () => options.onProgress?.({ step: "Backing up", item: table, done: bytesRead, total: plan.estimatedBytes || undefined, estimated: true });
     let failed: Promise<never> = new Promise(() => undefined);
+    let parallel: ParallelDumpResult | undefined;
     try {
       await connection.sql.begin("isolation level repeatable read read only", async (tx: TransactionSql) => {
         if (tables.includes(versionTable)) header.schema_version = (await readSchemaVersion(tx, options.schema)) ?? BASELINE_VERSION;
         await sink.write(encodeHeaderUnit(renderHeader(header), options.compression));
+        if ((options.jobs ?? 1) > 1) {
+          copying = true;
+          parallel = await dumpParallel({
+            connection,
+            tx,
+            jobs: options.jobs!,
+            sink,
+            schema: options.schema,
+            tables,
+            tableBytes: plan.tableBytes,
+            parts,
+            compression: options.compression,
+            level: options.level,
+            stopped: aborted,
+            onFailure,
+            onBatch: (name, bytes) => {
+              table = name;
+              bytesRead += bytes;
+              relieveMemory(bytes);
+              progress();
+            },
+          }).catch((error) => {
+            throw outputFailure ?? error;
+          });
+          copying = false;
+          return;
+        }
         const writer = (output = new OutputThread(sink, options.compression, options.level, HEADER_BYTES, onFailure));
         failed = writer.failure$.catch((error) => {
           throw outputFailure ?? error;
@@ -128,6 +160,7 @@ export async function createBackup(connection: Connection, stores: BackupStore[]
           copying = true;
           const readable = await tx.unsafe(`COPY ${quoteIdent(options.schema)}.${quoteIdent(def.name)} (${copyColumns(def)}) TO STDOUT`).readable();
           const batches = (bytes: number) => {
+            bytesRead += bytes;
             relieveMemory(bytes);
             progress();
           };
@@ -140,12 +173,20 @@ export async function createBackup(connection: Connection, stores: BackupStore[]
     } catch (error) {
       throw translateError(error, "reading the data");
     }
+    if (parallel) {
+      // The sections are in; the epilogue and the trailer, with the totals the sections counted, close the file.
+      output = new OutputThread(sink, options.compression, options.level, parallel.dataBytes, onFailure, { tables: parallel.counts.length, rows: parallel.rows });
+      failed = output.failure$.catch((error) => {
+        throw outputFailure ?? error;
+      });
+      failed.catch(() => undefined);
+    }
     const writer = output!;
     writer.text(parts.epilogue);
     const finishedAt = new Date();
     const totals = await Promise.race([writer.finish(finishedAt), failed, aborted]);
     await Promise.race([encryption?.finish(), aborted]);
-    const counts = writer.tables;
+    const counts = parallel?.counts ?? writer.tables;
     if (counts.length !== tables.length) throw Errors.internal(`the output thread reported ${counts.length} of ${tables.length} tables`);
     for (const [i, def] of tables.entries()) log.debug(`${def.name}: ${counts[i]!.rows} rows`);
     log.debug(`${totals.dataBytes} bytes of SQL written as ${writer.bytesOut} bytes`);
