@@ -1,7 +1,8 @@
 import { defineCommand } from "citty";
 import { createInterface } from "node:readline/promises";
 import { preflight, restoreBackup, type RestorePlan } from "../backup/restore.ts";
-import { resolveConnection, resolveLockTimeoutMs, resolveRetry, resolveSchemaName, Schemas } from "../config.ts";
+import { resolveConnection, resolveJobs, resolveLockTimeoutMs, resolveRetry, resolveSchemaName, Schemas } from "../config.ts";
+import { DEFAULTS } from "../defaults.ts";
 import { Errors, EXIT } from "../errors.ts";
 import { log } from "../log.ts";
 import { printJson, printResult } from "../output.ts";
@@ -40,6 +41,7 @@ export default defineCommand({
   args: {
     ...backupFileArgs,
     yes: { type: "boolean", alias: "y", description: "Do not ask before replacing existing data (required when stdin is not a terminal)" },
+    jobs: { type: "string", valueHint: "n", description: `Load tables and build indexes over N connections at once; still swapped in by one short transaction (default: ${DEFAULTS.jobs}; env NETRAVEN_DB_JOBS)` },
     "target-db": { type: "string", valueHint: "name", description: "Restore into this database on the same server instead (created if missing)" },
     ...connectionArgs,
     ...lockArgs,
@@ -51,6 +53,7 @@ export default defineCommand({
       const file = String(args.file);
       resolveConnection(args, env); // settings errors before the (slower) file check
       const lockTimeoutMs = resolveLockTimeoutMs(args["lock-timeout"], env);
+      const jobs = resolveJobs(args.jobs, env);
       const target = args["target-db"] === undefined ? undefined : targetDatabase(args["target-db"]);
       const identities = await readIdentities(args.identity, env);
       const { store, name } = await openBackupFile(file, { env, setting: "FILE", retry: resolveRetry(args, env) });
@@ -62,7 +65,7 @@ export default defineCommand({
         if (!process.stdin.isTTY) throw Errors.confirmationRequired(plan.replacing.length, plan.database);
         return askToConfirm(plan);
       };
-      const options = { schema, lockTimeoutMs, confirm, identities, onProgress: run.onProgress, signal: run.signal };
+      const options = { schema, lockTimeoutMs, jobs, confirm, identities, onProgress: run.onProgress, signal: run.signal };
       const result = await withConnection(args, env, run, (connection) => restoreBackup(connection, store, name, backup, options), { database: target, create: true, closeOnInterrupt: false });
       const mismatched = result.tables.filter((t) => t.expected !== t.restored);
       const rows = result.tables.reduce((n, t) => n + t.restored, 0);

@@ -152,3 +152,72 @@ describe("backup --jobs", () => {
     }
   });
 });
+
+const stagingSchemas = async (db: TestDatabase) =>
+  (await db.sql<{ name: string }[]>`select nspname as name from pg_namespace where nspname like 'nrdb_restore_%'`).map((r) => r.name);
+
+describe("restore --jobs", () => {
+  test("--jobs 3 into a never-initialised database and over existing data: every row identical, validate clean, no staging left", async () => {
+    const source = await initialisedWithData(2000);
+    const { file } = await backupOnce(source, tempDir(), ["--jobs", "2"]);
+    const expected = await tableChecksums(source.sql);
+
+    const empty = await createTestDatabase();
+    const fresh = await runBinary(["restore", file, "--yes", "--json", "--jobs", "3"], { env: empty.env });
+    expect(fresh.stderr).toContain("over 3 connections");
+    expect(fresh.status).toBe(0);
+    const report = JSON.parse(fresh.stdout);
+    expect(report.ok).toBe(true);
+    expect(report.validation.ok).toBe(true);
+    for (const t of report.tables) expect(t.restored).toBe(t.expected);
+    expect(await tableChecksums(empty.sql)).toEqual(expected);
+    expect(await stagingSchemas(empty)).toEqual([]);
+    expect((await runBinary(["init"], { env: empty.env })).stderr).toContain("up to date");
+
+    const used = await initialisedWithData(300);
+    const over = await runBinary(["restore", file, "--yes", "--jobs", "3"], { env: used.env });
+    expect(over.status).toBe(0);
+    expect(await tableChecksums(used.sql)).toEqual(expected);
+    expect(await stagingSchemas(used)).toEqual([]);
+  });
+
+  test("a constraint violation after a parallel load leaves the old data intact and the staging schema removed", async () => {
+    const source = await initialisedWithData(100);
+    await source.sql.unsafe(`alter table netraven.devices drop constraint devices_owner_id_fkey;
+      insert into netraven.devices (id, hostname, ip_address, device_type, owner_id) values ('orphan', 'o', '1.1.1.1', 'x', 'no-such-user')`);
+    const { file } = await backupOnce(source, tempDir(), []);
+    const target = await initialisedWithData(60);
+    const before = await tableChecksums(target.sql);
+    const run = await runBinary(["restore", file, "--yes", "--jobs", "2"], { env: target.env });
+    expect(run.status).toBe(7);
+    expect(run.stderr).toContain("violates foreign key");
+    expect(run.stderr).toContain("nothing was changed");
+    expect(await tableChecksums(target.sql)).toEqual(before);
+    expect(await stagingSchemas(target)).toEqual([]);
+  });
+
+  test("a staging schema left by a killed parallel restore is removed by the next restore, serial or parallel; a live one is not", async () => {
+    const source = await initialisedWithData(100);
+    const { file } = await backupOnce(source, tempDir(), []);
+    const target = await initialisedWithData(50);
+    for (const jobs of ["1", "2"]) {
+      await target.sql.unsafe(`create schema nrdb_restore_999999_stale${jobs}; create table nrdb_restore_999999_stale${jobs}.devices (id text)`);
+      // One whose owner is still running: its claim is held by this session's open transaction.
+      const owner = target.sql.reserve();
+      const held = await owner;
+      await held.unsafe(`create schema nrdb_restore_999998_live${jobs}`);
+      await held.unsafe(`begin; select pg_advisory_xact_lock(hashtext('netraven-db-staging'), hashtext('nrdb_restore_999998_live${jobs}'))`);
+      try {
+        const run = await runBinary(["restore", file, "--yes", "--jobs", jobs], { env: target.env });
+        expect(run.status).toBe(0);
+        expect(run.stderr).toContain(`Removed the staging schema nrdb_restore_999999_stale${jobs}`);
+        expect(await stagingSchemas(target)).toEqual([`nrdb_restore_999998_live${jobs}`]);
+      } finally {
+        await held.unsafe("rollback");
+        await held.unsafe(`drop schema nrdb_restore_999998_live${jobs}`);
+        held.release();
+      }
+    }
+    expect(await stagingSchemas(target)).toEqual([]);
+  });
+});
