@@ -102,6 +102,8 @@ export async function createBackup(connection: Connection, stores: BackupStore[]
   // A write failure (disk full) is the real cause; the database then only reports a COPY cut short.
   let outputFailure: NetravenError | undefined;
   let copying = false;
+  /** The parallel dump: a failure waits for it to remove its spool (the transaction may fail before it does). */
+  let parallelRun: Promise<ParallelDumpResult> | undefined;
   const aborted = whenAborted(options.signal);
   // Once cleanup has begun, writes that fail (into a file just closed) are consequences, never the cause.
   let cleaningUp = false;
@@ -116,13 +118,14 @@ export async function createBackup(connection: Connection, stores: BackupStore[]
     const progress = () => options.onProgress?.({ step: "Backing up", item: table, done: bytesRead, total: plan.estimatedBytes || undefined, estimated: true });
     let failed: Promise<never> = new Promise(() => undefined);
     let parallel: ParallelDumpResult | undefined;
+    let parallelFailure: unknown;
     try {
       await connection.sql.begin("isolation level repeatable read read only", async (tx: TransactionSql) => {
         if (tables.includes(versionTable)) header.schema_version = (await readSchemaVersion(tx, options.schema)) ?? BASELINE_VERSION;
         await sink.write(encodeHeaderUnit(renderHeader(header), options.compression));
         if ((options.jobs ?? 1) > 1) {
           copying = true;
-          parallel = await dumpParallel({
+          parallelRun = dumpParallel({
             connection,
             tx,
             jobs: options.jobs!,
@@ -142,8 +145,11 @@ export async function createBackup(connection: Connection, stores: BackupStore[]
               progress();
             },
           }).catch((error) => {
-            throw outputFailure ?? error;
+            // Kept: leaving the transaction with a COPY still streaming on it fails again, with a consequence.
+            parallelFailure = outputFailure ?? error;
+            throw parallelFailure;
           });
+          parallel = await parallelRun;
           copying = false;
           return;
         }
@@ -171,7 +177,7 @@ export async function createBackup(connection: Connection, stores: BackupStore[]
         }
       });
     } catch (error) {
-      throw translateError(error, "reading the data");
+      throw translateError(parallelFailure ?? error, "reading the data");
     }
     if (parallel) {
       // The sections are in; the epilogue and the trailer, with the totals the sections counted, close the file.
@@ -241,6 +247,7 @@ export async function createBackup(connection: Connection, stores: BackupStore[]
     await fanOut.abort();
     // The COPY may still be streaming on the connection: drop it rather than wait for the rest of the table.
     if (copying) await connection.sql.end({ timeout: 0 }).catch(() => undefined);
+    await parallelRun?.catch(() => undefined);
     throw cause;
   } finally {
     output?.terminate();

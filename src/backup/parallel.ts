@@ -70,12 +70,17 @@ export async function dumpParallel(o: ParallelDumpOptions): Promise<ParallelDump
   const stop = Promise.race([failure.promise, o.stopped]);
   stop.catch(() => undefined);
   const sections = o.tables.map(() => deferred<Section>());
+  // Once the dump is stopping, writes into spools being removed fail too: consequences, never the cause.
+  let stopping = false;
+  const onFailure = (error: Error) => {
+    if (!stopping) o.onFailure(error);
+  };
   const queue = o.tables.map((def, index) => ({ def, index })).sort((a, b) => (o.tableBytes.get(b.def.name) ?? 0) - (o.tableBytes.get(a.def.name) ?? 0) || a.index - b.index);
 
   const dumpSection = async (tx: TransactionSql, def: TableDef, index: number): Promise<Section> => {
     const spool = await Spool.create(dir, `${index}-${def.name}`);
     spools.add(spool);
-    const thread = new OutputThread(spool, o.compression, o.level, 0, o.onFailure);
+    const thread = new OutputThread(spool, o.compression, o.level, 0, onFailure);
     threads.add(thread);
     const failed = Promise.race([thread.failure$, stop]);
     thread.text(`${o.parts.copyLines.get(def.name)}\n`);
@@ -106,7 +111,7 @@ export async function dumpParallel(o: ParallelDumpOptions): Promise<ParallelDump
 
   try {
     // The prologue goes straight into the file; the sections follow it in file order.
-    const head = new OutputThread(o.sink, o.compression, o.level, HEADER_BYTES, o.onFailure);
+    const head = new OutputThread(o.sink, o.compression, o.level, HEADER_BYTES, onFailure);
     threads.add(head);
     head.text(o.parts.prologue);
     const headDone = Promise.race([head.finish(), head.failure$, stop]);
@@ -140,6 +145,7 @@ export async function dumpParallel(o: ParallelDumpOptions): Promise<ParallelDump
     const [result] = await Promise.all([assemble(), ...lanes]);
     return result;
   } catch (error) {
+    stopping = true;
     failure.reject(error);
     // Streams still running on other connections are cut rather than waited for.
     await Promise.all(readers.map((sql) => sql.end({ timeout: 0 }).catch(() => undefined)));

@@ -7,7 +7,7 @@
 // exactly as it was.
 import { bootstrap } from "../bootstrap.ts";
 import { inspectDatabase } from "../catalog/inspect.ts";
-import { translateError, type Connection, type TransactionSql } from "../db.ts";
+import { createClient, translateError, type Connection, type TransactionSql } from "../db.ts";
 import { Errors, isNetravenError } from "../errors.ts";
 import { acquireSchemaLock } from "../lock.ts";
 import { log } from "../log.ts";
@@ -117,16 +117,19 @@ export async function restoreBackup(connection: Connection, store: BackupStore, 
   const jobs = options.jobs ?? 1;
   let stagingCommitted = false;
   try {
-    if (jobs > 1) {
-      // The other connections create tables that may need the extensions: a database that has none yet gets its
-      // bootstrap (extensions, empty schema, search_path) committed first. It holds no data to lose.
-      await connection.sql.begin(async (tx) => {
-        await acquireSchemaLock(tx, schema, options.lockTimeoutMs, "restore", options.signal);
-        await bootstrap(tx, schema, database, await inspectDatabase(tx, schema), { searchPath: true });
-      });
-    }
     await connection.sql.begin(async (tx) => {
       await acquireSchemaLock(tx, schema, options.lockTimeoutMs, "restore", options.signal);
+      if (jobs > 1 && (await bootstrap(tx, schema, database, await inspectDatabase(tx, schema), { searchPath: true, dryRun: true })).length > 0) {
+        // The other connections create tables that may need the extensions: a database that lacks them gets its
+        // bootstrap (extensions, empty schema, search_path) committed first, on a connection of its own while this
+        // transaction holds the lock. It holds no data to lose.
+        const side = createClient(connection.settings);
+        try {
+          await side.begin(async (btx) => void (await bootstrap(btx, schema, database, await inspectDatabase(btx, schema), { searchPath: true })));
+        } finally {
+          await side.end({ timeout: 5 }).catch(() => undefined);
+        }
+      }
       await removeStaleStaging(tx);
       await bootstrap(tx, schema, database, await inspectDatabase(tx, schema), { searchPath: true });
       log.info(`Loading ${name} into database "${database}"${jobs > 1 ? ` over ${jobs} connections` : ""}`);

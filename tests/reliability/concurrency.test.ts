@@ -35,36 +35,38 @@ describe("20 inits at once", () => {
 });
 
 describe("restore against restore", () => {
-  test("a second restore during the first waits for the lock, or is refused clearly; they never interleave", async () => {
-    const source = await createTestDatabase();
-    expect((await runBinary(["init"], { env: source.env })).status).toBe(0);
-    await fillRealisticData(source.sql, { devices: 15_000 });
-    const dir = mkdtempSync(join(tmpdir(), "netraven-rr-"));
-    const backup = await runBinary(["backup", "--dir", dir, "--json"], { env: source.env });
-    expect(backup.status).toBe(0);
-    const file = JSON.parse(backup.stdout).path as string;
-    const expected = await tableChecksums(source.sql);
+  for (const jobs of ["1", "2"]) {
+    test(`a second restore during the first (--jobs ${jobs}) waits for the lock, or is refused clearly; they never interleave`, async () => {
+      const source = await createTestDatabase();
+      expect((await runBinary(["init"], { env: source.env })).status).toBe(0);
+      await fillRealisticData(source.sql, { devices: 15_000 });
+      const dir = mkdtempSync(join(tmpdir(), "netraven-rr-"));
+      const backup = await runBinary(["backup", "--dir", dir, "--json"], { env: source.env });
+      expect(backup.status).toBe(0);
+      const file = JSON.parse(backup.stdout).path as string;
+      const expected = await tableChecksums(source.sql);
 
-    const target = await createTestDatabase();
-    const first = runBinary(["restore", file, "--yes", "--json"], { env: target.env });
-    // Wait until the first restore holds the lock (it shows up in pg_locks as an advisory lock).
-    for (let i = 0; i < 100; i++) {
-      const [row] = await target.sql`select count(*)::int as n from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())`;
-      if (row!.n > 0) break;
-      await Bun.sleep(20);
-    }
-    const refused = await runBinary(["restore", file, "--yes", "--lock-timeout", "0.2"], { env: target.env });
-    const waiting = runBinary(["restore", file, "--yes", "--lock-timeout", "120"], { env: target.env });
-    const firstResult = await first;
-    const waitingResult = await waiting;
-    expect(firstResult.status).toBe(0);
-    expect(refused.status).toBe(6);
-    expect(refused.stderr).toContain("held the lock");
-    expect(refused.stderr).toContain("nothing was changed");
-    expect(waitingResult.stderr).toContain("Waiting for another netraven-db run");
-    expect(waitingResult.status).toBe(0);
-    expect(await tableChecksums(target.sql)).toEqual(expected);
-    // Each successful restore recorded itself; nothing else happened in between.
-    expect(readFileSync(file).length).toBeGreaterThan(0);
-  });
+      const target = await createTestDatabase();
+      const first = runBinary(["restore", file, "--yes", "--json", "--jobs", jobs], { env: target.env });
+      // Wait until the first restore holds the lock (it shows up in pg_locks as an advisory lock).
+      for (let i = 0; i < 100; i++) {
+        const [row] = await target.sql`select count(*)::int as n from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())`;
+        if (row!.n > 0) break;
+        await Bun.sleep(20);
+      }
+      const refused = await runBinary(["restore", file, "--yes", "--lock-timeout", "0.2"], { env: target.env });
+      const waiting = runBinary(["restore", file, "--yes", "--lock-timeout", "120"], { env: target.env });
+      const firstResult = await first;
+      const waitingResult = await waiting;
+      expect(firstResult.status).toBe(0);
+      expect(refused.status).toBe(6);
+      expect(refused.stderr).toContain("held the lock");
+      expect(refused.stderr).toContain("nothing was changed");
+      expect(waitingResult.stderr).toContain("Waiting for another netraven-db run");
+      expect(waitingResult.status).toBe(0);
+      expect(await tableChecksums(target.sql)).toEqual(expected);
+      // Each successful restore recorded itself; nothing else happened in between.
+      expect(readFileSync(file).length).toBeGreaterThan(0);
+    });
+  }
 });
