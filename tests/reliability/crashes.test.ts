@@ -1,8 +1,8 @@
 // kill -9 at many points, and a server that dies mid-run: afterwards the database is untouched or complete, the
 // backup directory holds only complete backups, and the next run succeeds.
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type postgres from "postgres";
@@ -117,6 +117,15 @@ describe("kill -9", () => {
 });
 
 describe("kill -9 with --jobs 2", () => {
+  const made: string[] = [];
+  const tempDir = (prefix: string) => {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    made.push(dir);
+    return dir;
+  };
+  afterAll(() => {
+    for (const dir of made) rmSync(dir, { recursive: true, force: true });
+  });
   const spools = () => readdirSync(tmpdir()).filter((name) => name.startsWith("netraven-db-spool-"));
   const stagingCount = async (sql: postgres.Sql) => (await sql`select count(*)::int as n from pg_namespace where nspname like 'nrdb_restore_%'`)[0]!.n as number;
 
@@ -124,7 +133,7 @@ describe("kill -9 with --jobs 2", () => {
     const source = await createTestDatabase();
     expect((await runBinary(["init"], { env: source.env })).status).toBe(0);
     await fillRealisticData(source.sql, { devices: 4000 });
-    const dir = mkdtempSync(join(tmpdir(), "netraven-kpr-"));
+    const dir = tempDir("netraven-kpr-");
     const file = JSON.parse((await runBinary(["backup", "--dir", dir, "--json", "--jobs", "2"], { env: source.env })).stdout).path as string;
     const fresh = await tableChecksums(source.sql);
     const target = await createTestDatabase();
@@ -169,8 +178,8 @@ describe("kill -9 with --jobs 2", () => {
     const db = await createTestDatabase();
     expect((await runBinary(["init"], { env: db.env })).status).toBe(0);
     await fillRealisticData(db.sql, { devices: 3000 });
-    const dir = mkdtempSync(join(tmpdir(), "netraven-kpb-"));
-    const timing = await runBinary(["backup", "--dir", mkdtempSync(join(tmpdir(), "netraven-kpbt-")), "--jobs", "2"], { env: db.env });
+    const dir = tempDir("netraven-kpb-");
+    const timing = await runBinary(["backup", "--dir", tempDir("netraven-kpbt-"), "--jobs", "2"], { env: db.env });
     expect(timing.status).toBe(0);
     let killed = 0;
     const pids: number[] = [];
