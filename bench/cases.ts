@@ -1,5 +1,6 @@
 // What is measured: every timed command (a "measurement") and the rows of the report, which pair one of ours with
-// one of theirs and carry the target from issue 7 as a bound on the time ratio ours/theirs.
+// one of theirs and carry the target from issue 7 as a bound on the time ratio ours/theirs, and the table of issue 16
+// (netraven-db against the parallel references pg_dump -j and pg_restore -j).
 
 export type Side = "ours" | "theirs";
 
@@ -8,7 +9,16 @@ export interface MeasurementDef {
   side: Side;
   /** Short label for tables. */
   label: string;
+  /**
+   * A netraven-db flag this measurement needs (`--jobs`): when the binary's `COMMAND --help` does not list it, the
+   * measurement is not run and the report marks its cells "not implemented yet".
+   */
+  needs?: { command: "backup" | "restore"; flag: string };
 }
+
+const JOBS = [1, 2, 4] as const;
+const backupJobs = { command: "backup", flag: "--jobs" } as const;
+const restoreJobs = { command: "restore", flag: "--jobs" } as const;
 
 export const MEASUREMENTS = [
   { id: "ours.version", side: "ours", label: "netraven-db --version" },
@@ -35,9 +45,24 @@ export const MEASUREMENTS = [
   { id: "psql.restore.plain", side: "theirs", label: "psql < pg_dump.sql" },
   { id: "ours.restore.gzip", side: "ours", label: "netraven-db restore (.sql.gz)" },
   { id: "psql.restore.gzip", side: "theirs", label: "gunzip -c pg_dump.sql.gz | psql" },
-  { id: "pgrestore.j1", side: "theirs", label: "pg_restore -j 1 (custom format)" },
-  { id: "pgrestore.j2", side: "theirs", label: "pg_restore -j 2 (custom format)" },
+  // The parallel references (issue 16): a directory-format dump (gzip, pg_dump's default level 6 for -Fd) with N
+  // jobs, and pg_restore of that dump with N jobs. Ours with --jobs N next to them.
+  { id: "ours.backup.gzip.j1", side: "ours", label: "netraven-db backup --compress gzip --jobs 1", needs: backupJobs },
+  { id: "ours.backup.gzip.j2", side: "ours", label: "netraven-db backup --compress gzip --jobs 2", needs: backupJobs },
+  { id: "ours.backup.gzip.j4", side: "ours", label: "netraven-db backup --compress gzip --jobs 4", needs: backupJobs },
+  { id: "pgdump.dir.j1", side: "theirs", label: "pg_dump -Fd -j 1" },
+  { id: "pgdump.dir.j2", side: "theirs", label: "pg_dump -Fd -j 2" },
+  { id: "pgdump.dir.j4", side: "theirs", label: "pg_dump -Fd -j 4" },
+  { id: "ours.restore.gzip.j1", side: "ours", label: "netraven-db restore (.sql.gz) --jobs 1", needs: restoreJobs },
+  { id: "ours.restore.gzip.j2", side: "ours", label: "netraven-db restore (.sql.gz) --jobs 2", needs: restoreJobs },
+  { id: "ours.restore.gzip.j4", side: "ours", label: "netraven-db restore (.sql.gz) --jobs 4", needs: restoreJobs },
+  { id: "pgrestore.j1", side: "theirs", label: "pg_restore -j 1 (of the -Fd dump)" },
+  { id: "pgrestore.j2", side: "theirs", label: "pg_restore -j 2 (of the -Fd dump)" },
+  { id: "pgrestore.j4", side: "theirs", label: "pg_restore -j 4 (of the -Fd dump)" },
 ] as const satisfies readonly MeasurementDef[];
+
+/** The values of --jobs measured, for both tools. */
+export const JOBS_MEASURED: readonly number[] = JOBS;
 
 export type MeasurementId = (typeof MEASUREMENTS)[number]["id"];
 
@@ -66,6 +91,8 @@ export const ROWS: readonly RowDef[] = [
   { id: "restore-gzip-psql", title: "restore .sql.gz vs gunzip | psql", ours: "ours.restore.gzip", theirs: "psql.restore.gzip", maxRatio: 1.0, target: "≥ gunzip | psql", throughput: true },
   { id: "restore-pgrestore-j1", title: "restore .sql vs pg_restore -j 1", ours: "ours.restore.none", theirs: "pgrestore.j1", throughput: true },
   { id: "restore-pgrestore-j2", title: "restore .sql vs pg_restore -j 2", ours: "ours.restore.none", theirs: "pgrestore.j2", throughput: true },
+  ...JOBS.map((n): RowDef => ({ id: `backup-gzip-j${n}`, title: `backup gzip --jobs ${n} vs pg_dump -Fd -j ${n}`, ours: `ours.backup.gzip.j${n}`, theirs: `pgdump.dir.j${n}`, throughput: true })),
+  ...JOBS.map((n): RowDef => ({ id: `restore-gzip-j${n}`, title: `restore .sql.gz --jobs ${n} vs pg_restore -j ${n}`, ours: `ours.restore.gzip.j${n}`, theirs: `pgrestore.j${n}`, throughput: true })),
   { id: "verify-gzip", title: "verify .sql.gz", ours: "ours.verify.gzip", theirs: "ref.verify.gzip", throughput: true },
   { id: "verify-zstd", title: "verify .sql.zst", ours: "ours.verify.zstd", theirs: "ref.verify.zstd", throughput: true },
   { id: "verify-none", title: "verify .sql", ours: "ours.verify.none", theirs: "ref.verify.none", throughput: true },
@@ -83,8 +110,31 @@ export const RSS_MEASUREMENTS: readonly MeasurementId[] = [
   "ours.verify.none",
   "ours.restore.none",
   "ours.restore.gzip",
+  ...JOBS.map((n) => `ours.backup.gzip.j${n}` as const),
+  ...JOBS.map((n) => `ours.restore.gzip.j${n}` as const),
 ];
 export const RSS_LIMIT_MB = 150;
+
+/**
+ * The table of issue 16 ("what | netraven-db | reference | ratio"), re-measured: our default command against the
+ * reference users pick when they care about speed. `targetSizes`: the sizes at which issue 16 asks for ≤ maxRatio
+ * (elsewhere the row is context).
+ */
+export interface Issue16Row {
+  title: string;
+  ours: MeasurementId;
+  theirs: MeasurementId;
+  maxRatio: number;
+  targetSizes: readonly SizeDef["name"][];
+}
+
+export const ISSUE16_ROWS: readonly Issue16Row[] = [
+  { title: "backup, gzip 6", ours: "ours.backup.gzip", theirs: "pgdump.dir.j2", maxRatio: 1.0, targetSizes: ["medium", "large"] },
+  { title: "backup, zstd 3", ours: "ours.backup.zstd", theirs: "pgdump.zstd", maxRatio: 1.0, targetSizes: ["medium", "large"] },
+  { title: "restore into a new database (.sql.gz)", ours: "ours.restore.gzip", theirs: "pgrestore.j2", maxRatio: 1.0, targetSizes: ["medium", "large"] },
+  { title: "backup, gzip (small database)", ours: "ours.backup.gzip", theirs: "pgdump.gzip", maxRatio: 1.0, targetSizes: ["small"] },
+  { title: "init, up to date", ours: "ours.init.uptodate", theirs: "psql.select1", maxRatio: 2.0, targetSizes: ["small", "medium", "large"] },
+];
 
 export interface SizeDef {
   name: "small" | "medium" | "large";

@@ -1,6 +1,6 @@
 // The Markdown report (docs/benchmarks.md) from a result file. Everything in it comes from the results, except the
 // analysis, which is bench/notes.md verbatim.
-import { MEASUREMENTS, ROWS, RSS_LIMIT_MB, RSS_MEASUREMENTS, type MeasurementId, type RowDef } from "./cases.ts";
+import { ISSUE16_ROWS, MEASUREMENTS, ROWS, RSS_LIMIT_MB, RSS_MEASUREMENTS, type MeasurementId, type RowDef } from "./cases.ts";
 import { median } from "./measure.ts";
 import type { Results, SizeResult } from "./run.ts";
 
@@ -15,10 +15,14 @@ function runsOf(size: SizeResult, id: MeasurementId) {
   return size.measurements[id]?.runs ?? [];
 }
 
+/** Set per rendering: our measurements the binary could not run (their cells say so instead of "–"). */
+let notImplemented: Partial<Record<MeasurementId, string>> = {};
+const NOT_YET = "*not implemented yet*";
+
 /** "median (min–max)" of the wall times, or the single value. */
 function timeCell(size: SizeResult, id: MeasurementId): string {
   const runs = runsOf(size, id).map((r) => r.wallMs);
-  if (runs.length === 0) return "–";
+  if (runs.length === 0) return notImplemented[id] ? NOT_YET : "–";
   const m = median(runs);
   if (runs.length === 1) return seconds(m);
   return `${seconds(m)} (${seconds(Math.min(...runs))}–${seconds(Math.max(...runs))})`;
@@ -52,6 +56,20 @@ function peakRssMb(size: SizeResult, id: MeasurementId): number | undefined {
   return runs.length ? Math.max(...runs.map((r) => r.rssKb)) / 1024 : undefined;
 }
 
+function rssCell(size: SizeResult, id: MeasurementId): string {
+  const peak = peakRssMb(size, id);
+  return peak === undefined ? (notImplemented[id] ? NOT_YET : "–") : `${peak.toFixed(0)} MB`;
+}
+
+/** How busy the machine was: the idle CPU share seen just before each timed command of a size. */
+function idleSummary(size: SizeResult): string {
+  const idle = Object.values(size.measurements).flatMap((m) => m.runs.map((r) => r.idleBefore));
+  if (idle.length === 0) return "–";
+  const pct = (v: number) => `${Math.round(v * 100)}%`;
+  const busy = idle.filter((v) => v < 0.9).length;
+  return `median ${pct(median(idle))}, lowest ${pct(Math.min(...idle))}; ${busy} of ${idle.length} commands started below 90% idle`;
+}
+
 /** Table cells: a `|` inside one (pg_dump | gzip) would end the cell. */
 const esc = (text: string) => text.replace(/\|/g, "\\|");
 const mark = (met: boolean | undefined) => (met === undefined ? "" : met ? " ✅" : " ❌");
@@ -70,6 +88,7 @@ export function rssOutcome(results: Results): { met: boolean | undefined; text: 
 }
 
 export function renderReport(results: Results, options: { notes: string; resultFile: string }): string {
+  notImplemented = results.notImplemented ?? {};
   const out: string[] = [];
   const minutes = (Date.parse(results.finishedAt) - Date.parse(results.startedAt)) / 60000;
   out.push("# Benchmarks: netraven-db side by side with psql, pg_dump and pg_restore");
@@ -81,6 +100,28 @@ export function renderReport(results: Results, options: { notes: string; resultF
   );
   out.push("");
   out.push("Times are wall-clock medians over the repetitions with the range (min–max) in brackets; **ours/theirs** is the ratio of the median times, so below 1.0 means netraven-db is faster. MB/s is COPY text (the uncompressed data) per second.");
+  out.push("");
+
+  // Issue 16: the parallel references.
+  out.push("## Against the parallel references (issue 16)");
+  out.push("");
+  out.push(
+    "Our default command against the reference users pick when they care about speed. The target is the ratio in the last column at the sizes it names; at the other sizes the row is context. " +
+      "Rows of our `--jobs N` against `pg_dump -Fd -j N` and `pg_restore -j N` are under All rows" +
+      (Object.keys(notImplemented).length ? `; cells marked ${NOT_YET} are measurements the binary cannot run yet (${[...new Set(Object.values(notImplemented))].join(", ")}).` : "."),
+  );
+  out.push("");
+  out.push("| what | size | netraven-db | reference | ratio | peak RSS ours / theirs | target |");
+  out.push("|---|---|---:|---|---:|---:|---|");
+  for (const row of ISSUE16_ROWS) {
+    for (const size of results.sizes) {
+      const { ratio, met } = rowOutcome(size, { id: row.title, title: row.title, ours: row.ours, theirs: row.theirs, maxRatio: row.maxRatio, throughput: false });
+      const counts = row.targetSizes.includes(size.name);
+      out.push(
+        `| ${esc(row.title)} | ${size.name} | ${timeCell(size, row.ours)} | ${label(row.theirs)}: ${timeCell(size, row.theirs)} | ${ratio === undefined ? "–" : `${ratio.toFixed(2)}x`} | ${rssCell(size, row.ours)} / ${rssCell(size, row.theirs)} | ${counts ? `≤ ${row.maxRatio.toFixed(1)}x${mark(met)}` : "(context)"} |`,
+      );
+    }
+  }
   out.push("");
 
   // Targets summary.
@@ -108,13 +149,15 @@ export function renderReport(results: Results, options: { notes: string; resultF
     out.push("");
     out.push(`### ${sizeHeading(size)}`);
     out.push("");
-    out.push("| row | netraven-db | theirs | ours/theirs | MB/s ours | MB/s theirs | target |");
-    out.push("|---|---:|---|---:|---:|---:|---|");
+    out.push(`Idle CPU before the commands: ${idleSummary(size)}.`);
+    out.push("");
+    out.push("| row | netraven-db | theirs | ours/theirs | MB/s ours | MB/s theirs | peak RSS ours / theirs | target |");
+    out.push("|---|---:|---|---:|---:|---:|---:|---|");
     for (const row of ROWS) {
       const { ratio, met } = rowOutcome(size, row);
       const target = row.maxRatio === undefined ? "(context)" : `${esc(row.target!)}${mark(met)}`;
       out.push(
-        `| ${esc(row.title)} | ${timeCell(size, row.ours)} | ${label(row.theirs)}: ${timeCell(size, row.theirs)} | ${ratio === undefined ? "–" : `${ratio.toFixed(2)}x`} | ${row.throughput ? mbps(size, row.ours) : ""} | ${row.throughput ? mbps(size, row.theirs) : ""} | ${target} |`,
+        `| ${esc(row.title)} | ${timeCell(size, row.ours)} | ${label(row.theirs)}: ${timeCell(size, row.theirs)} | ${ratio === undefined ? "–" : `${ratio.toFixed(2)}x`} | ${row.throughput ? mbps(size, row.ours) : ""} | ${row.throughput ? mbps(size, row.theirs) : ""} | ${rssCell(size, row.ours)} / ${rssCell(size, row.theirs)} | ${target} |`,
       );
     }
   }
@@ -124,7 +167,7 @@ export function renderReport(results: Results, options: { notes: string; resultF
   out.push("");
   out.push(`| command | ${results.sizes.map((s) => s.name).join(" | ")} |`);
   out.push(`|---|${results.sizes.map(() => "---:").join("|")}|`);
-  for (const id of RSS_MEASUREMENTS) out.push(`| ${label(id)} | ${results.sizes.map((s) => peakRssMb(s, id)?.toFixed(0) ?? "–").join(" | ")} |`);
+  for (const id of RSS_MEASUREMENTS) out.push(`| ${label(id)} | ${results.sizes.map((s) => peakRssMb(s, id)?.toFixed(0) ?? (notImplemented[id] ? NOT_YET : "–")).join(" | ")} |`);
   out.push("");
   out.push(`For comparison, the largest peak RSS of the other tools' runs: ${results.sizes
     .map((s) => {
@@ -169,6 +212,7 @@ export function renderReport(results: Results, options: { notes: string; resultF
   out.push(
     "- server: a throwaway cluster from tests/harness/cluster.ts (PostgreSQL defaults except fsync, synchronous_commit and full_page_writes off, shared_buffers 128MB, max_connections 200), the same for every tool",
   );
+  if (results.load) out.push(`- load: 1-minute load average ${results.load.start.toFixed(1)} when the run started, ${results.load.end.toFixed(1)} when it ended (2 cores; the idle share before each size's commands is under its table)`);
   out.push(
     `- options: ${results.options.reps} repetitions (large: ${results.options.repsLarge}), init rows ${results.options.initReps}; before every timed command a \`CHECKPOINT\`, \`sync\` and a wait of up to ${results.options.quietWaitS} s for ≥ 90% idle CPU (the idle share seen is in the result file); ours and theirs alternate who goes first`,
   );
@@ -188,6 +232,7 @@ export function renderReport(results: Results, options: { notes: string; resultF
     for (const m of MEASUREMENTS) {
       const display = sample.measurements[m.id]?.display;
       if (display) out.push(`| ${label(m.id)} | \`${esc(display)}\` |`);
+      else if (notImplemented[m.id]) out.push(`| ${label(m.id)} | not run, not implemented yet: ${esc(notImplemented[m.id]!)} |`);
     }
   }
   out.push("");

@@ -2,10 +2,10 @@
 // Usage and flags: bench/README.md. `bun bench/run.ts --smoke` is the quick check CI runs.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { cpus, release, tmpdir, totalmem } from "node:os";
+import { cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { createCluster, findPgBin, type Cluster } from "../tests/harness/cluster.ts";
-import { ROWS, SIZES, type MeasurementId, type SizeDef } from "./cases.ts";
+import { JOBS_MEASURED, MEASUREMENTS, ROWS, SIZES, type MeasurementId, type SizeDef } from "./cases.ts";
 import { generationSql, rowCounts } from "./generate.ts";
 import { checkTools, CommandFailed, measure, median, type Command, type Run } from "./measure.ts";
 import { renderReport } from "./report.ts";
@@ -153,6 +153,13 @@ export interface SizeResult {
 export interface Results {
   kind: "netraven-db benchmark";
   formatVersion: 1;
+  /**
+   * Our measurements that were not run because the binary lacks a flag they need (`--jobs` before issue 16), with
+   * the reason ("no --jobs in `netraven-db backup --help`"). Absent in result files older than issue 16.
+   */
+  notImplemented?: Partial<Record<MeasurementId, string>>;
+  /** The 1-minute load average when the run started and when it ended (2 cores: above 2 means waiting for CPU). */
+  load?: { start: number; end: number };
   smoke: boolean;
   startedAt: string;
   finishedAt: string;
@@ -192,8 +199,27 @@ function psqlAt(url: string, sqlText: string, env: Record<string, string>): stri
   return result.stdout.trim();
 }
 
+/** Bytes of a file, or of all files in a directory (pg_dump -Fd). */
 function fileSize(path: string): number {
-  return statSync(path).size;
+  const info = statSync(path);
+  if (!info.isDirectory()) return info.size;
+  return readdirSync(path).reduce((n, name) => n + fileSize(join(path, name)), 0);
+}
+
+/**
+ * Which of our measurements the binary cannot run yet: those whose flag its `COMMAND --help` does not list. Asked
+ * of the binary itself, so the report's empty cells fill in by themselves once the flag ships.
+ */
+function notImplemented(binary: string): Partial<Record<MeasurementId, string>> {
+  const help = new Map<string, string>();
+  const missing: Partial<Record<MeasurementId, string>> = {};
+  for (const m of MEASUREMENTS) {
+    if (!("needs" in m)) continue;
+    const { command, flag } = m.needs;
+    if (!help.has(command)) help.set(command, spawnSync(binary, [command, "--help"], { encoding: "utf8" }).stdout ?? "");
+    if (!new RegExp(`(^|\\s)${flag}(\\s|=|$)`, "m").test(help.get(command)!)) missing[m.id] = `no ${flag} in \`netraven-db ${command} --help\``;
+  }
+  return missing;
 }
 
 function newestBackup(dir: string): string {
@@ -222,11 +248,15 @@ export async function run(options: Options): Promise<Results> {
     finishedAt: "",
     seed: options.seed,
     options: { reps: options.reps, repsLarge: options.repsLarge, initReps: options.initReps, quietWaitS: options.quietWaitS },
+    notImplemented: notImplemented(options.binary),
+    load: { start: loadavg()[0]!, end: 0 },
     machine: machine(),
     versions: {},
     connection: "",
     sizes: [],
   };
+  const skipped = results.notImplemented!;
+  for (const [id, reason] of Object.entries(skipped)) log(`${id}: not implemented yet (${reason}): its cells stay empty`);
   try {
     log(`starting a throwaway PostgreSQL cluster (work directory ${work})`);
     cluster = await createCluster();
@@ -297,11 +327,6 @@ export async function run(options: Options): Promise<Results> {
         if (found < rows) throw new Error(`generator: ${name} has ${found} rows, expected at least ${rows}`);
       }
 
-      // pg_restore needs a custom-format dump; made once, not timed.
-      const customDump = join(dir, "pg_dump.custom");
-      const custom = spawnSync(PG_DUMP, ["-Fc", "-n", "netraven", "-d", url(db), "-f", customDump], { env: baseEnv, encoding: "utf8" });
-      if (custom.status !== 0) throw new Error(`pg_dump -Fc failed: ${custom.stderr}`);
-
       const result: SizeResult = {
         name: size.name,
         label: size.label,
@@ -310,7 +335,7 @@ export async function run(options: Options): Promise<Results> {
         copyBytes: 0,
         diskBytes: tables.reduce((n, t) => n + t.diskBytes, 0),
         tables,
-        fileBytes: { "pg_dump -Fc (default compression)": fileSize(customDump) },
+        fileBytes: {},
         measurements: {},
         generateMs,
       };
@@ -323,6 +348,10 @@ export async function run(options: Options): Promise<Results> {
       };
       const checkpoint = () => psqlAt(url("postgres"), "CHECKPOINT", baseEnv);
       const timed = (id: MeasurementId, command: Command) => record(id, command, measure(command, { quietWaitS: options.quietWaitS, prepare: checkpoint }));
+      /** Ours that need a flag the binary lacks are not run (the report says so in their cells). */
+      const unlessMissing = (id: MeasurementId, run: () => void) => () => {
+        if (!skipped[id]) run();
+      };
       /** Ours and theirs back to back, in alternating order, so slow drift on the machine hits both alike. */
       const pair = (rep: number, a: () => void, b: () => void) => (rep % 2 === 0 ? (a(), b()) : (b(), a()));
 
@@ -395,6 +424,30 @@ export async function run(options: Options): Promise<Results> {
         timed("psql.copy", theirs(`psql -X -q -d URL -c "\\copy netraven.TABLE to 'FILE'" (one -c per table, ${tables.length} tables)`, [PSQL, "-X", "-q", "-d", url(db), ...copyArgs]));
         rmSync(copyDir, { recursive: true, force: true });
 
+        // The parallel references (issue 16): pg_dump's directory format, the only one it can write with -j (one
+        // gzip file per table, level 6 by default), against our gzip backup with --jobs N. The last directory dump
+        // is what pg_restore -j restores below (every -j writes the same data).
+        for (const jobs of JOBS_MEASURED) {
+          const oursId = `ours.backup.gzip.j${jobs}` as MeasurementId;
+          pair(
+            rep,
+            unlessMissing(oursId, () => {
+              const out = join(dir, `ours-gzip-j${jobs}`);
+              rmSync(out, { recursive: true, force: true });
+              mkdirSync(out);
+              const args = ["backup", "--dir", out, "--compress", "gzip", "--level", "6", "--jobs", String(jobs), "--keep-days", "0", "--json"];
+              timed(oursId, ours(args.join(" ").replace(out, "DIR"), args, db));
+              files[`ours.gzip.j${jobs}`] = newestBackup(out);
+            }),
+            () => {
+              const out = join(dir, "pg_dump.dir");
+              rmSync(out, { recursive: true, force: true });
+              timed(`pgdump.dir.j${jobs}` as MeasurementId, theirs(`pg_dump -Fd -j ${jobs} -n netraven -d URL -f DIR`, [PG_DUMP, "-Fd", "-j", String(jobs), "-n", "netraven", "-d", url(db), "-f", out]));
+              files["pg_dump -Fd (directory, gzip 6)"] = out;
+            },
+          );
+        }
+
         // verify: ours against a reference of what a script would do to check a file (checksum + decompress).
         for (const compression of ["gzip", "zstd", "none"] as const) {
           const file = files[`ours.${compression}`]!;
@@ -429,8 +482,17 @@ export async function run(options: Options): Promise<Results> {
               shell("gunzip -c pg_dump.sql.gz | psql -X -q -v ON_ERROR_STOP=1 -d URL", `gunzip -c '${files["pg_dump.gzip"]}' | ${PSQL} -X -q -v ON_ERROR_STOP=1 -d '${url(t)}' > /dev/null`),
             ),
         );
-        for (const jobs of [1, 2]) {
-          restoreInto(`pgrestore.j${jobs}` as MeasurementId, (t) => theirs(`pg_restore -j ${jobs} --exit-on-error -d URL pg_dump.custom`, [PG_RESTORE, "-j", String(jobs), "--exit-on-error", "-d", url(t), customDump]));
+        // pg_restore -j N of the directory dump (it cannot be one transaction with -j), against ours with --jobs N.
+        for (const jobs of JOBS_MEASURED) {
+          const oursId = `ours.restore.gzip.j${jobs}` as MeasurementId;
+          pair(
+            rep,
+            unlessMissing(oursId, () => restoreInto(oursId, (t) => ours(`restore FILE.sql.gz --jobs ${jobs} --yes --target-db NEW -q`, ["restore", files["ours.gzip"]!, "--jobs", String(jobs), "--yes", "--target-db", t, "-q"], "postgres"))),
+            () =>
+              restoreInto(`pgrestore.j${jobs}` as MeasurementId, (t) =>
+                theirs(`pg_restore -j ${jobs} --exit-on-error -d URL DIR (the pg_dump -Fd directory)`, [PG_RESTORE, "-j", String(jobs), "--exit-on-error", "-d", url(t), files["pg_dump -Fd (directory, gzip 6)"]!]),
+              ),
+          );
         }
       }
       for (const [key, path] of Object.entries(files)) result.fileBytes[key] = fileSize(path);
@@ -443,6 +505,7 @@ export async function run(options: Options): Promise<Results> {
     else log(`work directory kept: ${work}`);
   }
   results.finishedAt = new Date().toISOString();
+  results.load!.end = loadavg()[0]!;
   return results;
 }
 
@@ -481,10 +544,14 @@ if (import.meta.main) {
     }
     log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     // Rows that did not run at all would be a bug in this script: say so loudly.
+    // Ours that the binary cannot run yet are expected to be empty, and nothing else.
+    const skipped = results.notImplemented ?? {};
     for (const size of results.sizes) {
       for (const row of ROWS) {
-        if (medianMs(size, row.ours) === undefined || medianMs(size, row.theirs) === undefined) throw new Error(`${size.name}: row ${row.id} has no measurements`);
+        const oursMissing = medianMs(size, row.ours) === undefined && !skipped[row.ours];
+        if (oursMissing || medianMs(size, row.theirs) === undefined) throw new Error(`${size.name}: row ${row.id} has no measurements`);
       }
+      for (const id of Object.keys(skipped)) if (size.measurements[id]) throw new Error(`${size.name}: ${id} was measured although marked not implemented`);
     }
   } catch (error) {
     console.error(error instanceof CommandFailed ? error.message : error);

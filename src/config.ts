@@ -106,6 +106,11 @@ export function resolveRetry(flags: { retry?: unknown; retryInterval?: unknown; 
   return { attempts, intervalMs: interval * 1000, maxIntervalMs: Math.max(interval, maxInterval) * 1000, explicit };
 }
 
+/** --jobs (env NETRAVEN_DB_JOBS): connections a backup or restore uses at once. */
+export function resolveJobs(flagValue: unknown, env: Env): number {
+  return resolveSetting("jobs", flagValue, env, DEFAULTS.jobs, Schemas.positiveInt(`a whole number of connections from 1 to ${DEFAULTS.maxJobs}`).refine((n) => n <= DEFAULTS.maxJobs, `must be at most ${DEFAULTS.maxJobs}`));
+}
+
 /** --lock-timeout in milliseconds. */
 export function resolveLockTimeoutMs(flagValue: unknown, env: Env): number {
   return resolveSetting("lock-timeout", flagValue, env, DEFAULTS.lockTimeoutSeconds, Schemas.seconds()) * 1000;

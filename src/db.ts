@@ -47,6 +47,8 @@ export interface Connection {
   server: ServerInfo;
   settings: ConnectionSettings;
   close(): Promise<void>;
+  /** One more connection to the server that answered (same host, database and settings), for parallel work. */
+  another(): Sql;
 }
 
 /** A postgres.js client bound to one host; `abort` ends the connection attempt (connect_timeout, giving up). */

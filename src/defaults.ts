@@ -23,4 +23,10 @@ export const DEFAULTS = {
   prefix: "netraven",
   keepDays: 7,
   keep: 0,
+  /**
+   * Connections a backup or restore uses at once. 1: measured on 2 cores, more jobs were not faster (the server's
+   * COPY and the compression already use both); see docs/benchmarks.md. MAX_JOBS bounds what may be asked for.
+   */
+  jobs: 1,
+  maxJobs: 16,
 } as const;

@@ -24,6 +24,7 @@ import { writeManifest, type Manifest } from "./manifest.ts";
 import { memoryGuard } from "./memory.ts";
 import { backupFileName } from "./naming.ts";
 import { OutputThread } from "./output-thread.ts";
+import { dumpParallel, type ParallelDumpResult } from "./parallel.ts";
 import { planBackup } from "./plan.ts";
 import { encryptInto, FanOut, type ByteSink, type Target } from "./sinks.ts";
 
@@ -39,6 +40,8 @@ export interface BackupOptions {
   recipients?: Recipients;
   onProgress?: OnProgress;
   signal?: AbortSignal;
+  /** Connections reading tables at once (parallel.ts); 1 (the default) reads them one after another on one. */
+  jobs?: number;
 }
 
 export interface StoredBackup {
@@ -100,6 +103,8 @@ export async function createBackup(connection: Connection, stores: BackupStore[]
   let outputFailure: NetravenError | undefined;
   let copying = false;
   let standby: { replayedAt: string | null } | undefined;
+  /** The parallel dump: a failure waits for it to remove its spool (the transaction may fail before it does). */
+  let parallelRun: Promise<ParallelDumpResult> | undefined;
   const aborted = whenAborted(options.signal);
   // Once cleanup has begun, writes that fail (into a file just closed) are consequences, never the cause.
   let cleaningUp = false;
@@ -110,8 +115,11 @@ export async function createBackup(connection: Connection, stores: BackupStore[]
   try {
     const relieveMemory = memoryGuard();
     let table = "";
-    const progress = () => options.onProgress?.({ step: "Backing up", item: table, done: output?.bytes ?? 0, total: plan.estimatedBytes || undefined, estimated: true });
+    let bytesRead = 0;
+    const progress = () => options.onProgress?.({ step: "Backing up", item: table, done: bytesRead, total: plan.estimatedBytes || undefined, estimated: true });
     let failed: Promise<never> = new Promise(() => undefined);
+    let parallel: ParallelDumpResult | undefined;
+    let parallelFailure: unknown;
     try {
       await connection.sql.begin("isolation level repeatable read read only", async (tx: TransactionSql) => {
         // The first statement takes the snapshot: what a standby had replayed then is what the backup holds.
@@ -121,6 +129,36 @@ export async function createBackup(connection: Connection, stores: BackupStore[]
         standby = source!.standby ? { replayedAt: source!.replayed_at } : undefined;
         if (tables.includes(versionTable)) header.schema_version = (await readSchemaVersion(tx, options.schema)) ?? BASELINE_VERSION;
         await sink.write(encodeHeaderUnit(renderHeader(header), options.compression));
+        if ((options.jobs ?? 1) > 1) {
+          copying = true;
+          parallelRun = dumpParallel({
+            connection,
+            tx,
+            jobs: options.jobs!,
+            sink,
+            schema: options.schema,
+            tables,
+            tableBytes: plan.tableBytes,
+            parts,
+            compression: options.compression,
+            level: options.level,
+            stopped: aborted,
+            onFailure,
+            onBatch: (name, bytes) => {
+              table = name;
+              bytesRead += bytes;
+              relieveMemory(bytes);
+              progress();
+            },
+          }).catch((error) => {
+            // Kept: leaving the transaction with a COPY still streaming on it fails again, with a consequence.
+            parallelFailure = outputFailure ?? error;
+            throw parallelFailure;
+          });
+          parallel = await parallelRun;
+          copying = false;
+          return;
+        }
         const writer = (output = new OutputThread(sink, options.compression, options.level, HEADER_BYTES, onFailure));
         failed = writer.failure$.catch((error) => {
           throw outputFailure ?? error;
@@ -134,6 +172,7 @@ export async function createBackup(connection: Connection, stores: BackupStore[]
           copying = true;
           const readable = await tx.unsafe(`COPY ${quoteIdent(options.schema)}.${quoteIdent(def.name)} (${copyColumns(def)}) TO STDOUT`).readable();
           const batches = (bytes: number) => {
+            bytesRead += bytes;
             relieveMemory(bytes);
             progress();
           };
@@ -144,14 +183,22 @@ export async function createBackup(connection: Connection, stores: BackupStore[]
         }
       });
     } catch (error) {
-      throw translateError(error, "reading the data");
+      throw translateError(parallelFailure ?? error, "reading the data");
+    }
+    if (parallel) {
+      // The sections are in; the epilogue and the trailer, with the totals the sections counted, close the file.
+      output = new OutputThread(sink, options.compression, options.level, parallel.dataBytes, onFailure, { tables: parallel.counts.length, rows: parallel.rows });
+      failed = output.failure$.catch((error) => {
+        throw outputFailure ?? error;
+      });
+      failed.catch(() => undefined);
     }
     const writer = output!;
     writer.text(parts.epilogue);
     const finishedAt = new Date();
     const totals = await Promise.race([writer.finish(finishedAt), failed, aborted]);
     await Promise.race([encryption?.finish(), aborted]);
-    const counts = writer.tables;
+    const counts = parallel?.counts ?? writer.tables;
     if (counts.length !== tables.length) throw Errors.internal(`the output thread reported ${counts.length} of ${tables.length} tables`);
     for (const [i, def] of tables.entries()) log.debug(`${def.name}: ${counts[i]!.rows} rows`);
     log.debug(`${totals.dataBytes} bytes of SQL written as ${writer.bytesOut} bytes`);
@@ -208,6 +255,7 @@ export async function createBackup(connection: Connection, stores: BackupStore[]
     await fanOut.abort();
     // The COPY may still be streaming on the connection: drop it rather than wait for the rest of the table.
     if (copying) await connection.sql.end({ timeout: 0 }).catch(() => undefined);
+    await parallelRun?.catch(() => undefined);
     throw cause;
   } finally {
     output?.terminate();

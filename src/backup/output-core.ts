@@ -55,6 +55,8 @@ export function runOutput(scope: OutputScope): void {
     switch (message.type) {
       case "start":
         dataBytes = message.headerBytes;
+        tables = message.counted?.tables ?? 0;
+        rowsTotal = message.counted?.rows ?? 0;
         compressor = createCompressor(message.compression, message.level);
         compressor?.on("data", (chunk: Uint8Array) => {
           if (!failed) sendOut(chunk);
@@ -96,12 +98,14 @@ export function runOutput(scope: OutputScope): void {
       }
       case "end": {
         const finished = () => scope.postMessage({ type: "done", dataBytes, rows: rowsTotal });
-        emit(renderTrailer({ tables, rows: rowsTotal, dataBytes, finishedAt: message.finishedAt }), () => {
+        const flush = () => {
           if (!compressor) return finished();
           compressor.once("end", finished);
           compressor.end();
           compressor.resume();
-        });
+        };
+        if (message.finishedAt === undefined) return flush();
+        emit(renderTrailer({ tables, rows: rowsTotal, dataBytes, finishedAt: message.finishedAt }), flush);
         return;
       }
     }

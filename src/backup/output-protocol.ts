@@ -6,11 +6,13 @@ import type { Compression } from "./compression.ts";
 
 export type ToOutput =
   /** `headerBytes`: the uncompressed header already written, counted into the trailer's data_bytes. */
-  | { type: "start"; compression: Compression; level?: number; headerBytes: number }
+  /** `counted`: tables and rows written before this unit by others (a parallel backup's sections), for the trailer. */
+  | { type: "start"; compression: Compression; level?: number; headerBytes: number; counted?: { tables: number; rows: number } }
   | { type: "text" | "data"; data: ArrayBuffer; length: number }
   | { type: "table"; name: string }
   | { type: "table-end" }
-  | { type: "end"; finishedAt: string };
+  /** With `finishedAt`, the trailer closes the file; without, the unit only ends (a section of a parallel backup). */
+  | { type: "end"; finishedAt?: string };
 
 export type FromOutput =
   /** The input is consumed; `buffer` (when present) comes back for reuse. */

@@ -37,6 +37,7 @@ export class OutputThread {
     level: number | undefined,
     headerBytes: number,
     private readonly onFailure: (error: Error, where: "sink" | "thread") => void,
+    counted?: { tables: number; rows: number },
   ) {
     this.failed = new Promise<never>((_, reject) => (this.rejectFailed = reject));
     this.failed.catch(() => undefined);
@@ -62,7 +63,7 @@ export class OutputThread {
       this.post = (message) => queueMicrotask(() => scope.onmessage?.({ data: message }));
       this.stop = () => undefined;
     }
-    this.post({ type: "start", compression, level, headerBytes });
+    this.post({ type: "start", compression, level, headerBytes, counted });
   }
 
   private receive(message: FromOutput): void {
@@ -159,11 +160,14 @@ export class OutputThread {
     return Promise.race([new Promise<void>((resolve) => (this.roomWaiter = resolve)), this.failed]);
   }
 
-  /** Writes the trailer, flushes the compressor and waits until the sink has taken every byte. */
-  async finish(finishedAt: Date): Promise<{ dataBytes: number; rows: number }> {
+  /**
+   * Writes the trailer (without `finishedAt`: none, the unit just ends), flushes the compressor and waits until the
+   * sink has taken every byte.
+   */
+  async finish(finishedAt?: Date): Promise<{ dataBytes: number; rows: number }> {
     if (this.failure) throw this.failure;
     const done = new Promise<{ dataBytes: number; rows: number }>((resolve) => (this.doneWaiter = resolve));
-    this.post({ type: "end", finishedAt: finishedAt.toISOString() });
+    this.post({ type: "end", finishedAt: finishedAt?.toISOString() });
     const totals = await Promise.race([done, this.failed]);
     await Promise.race([this.writing, this.failed]);
     if (this.failure) throw this.failure;

@@ -14,6 +14,8 @@ export interface BackupPlan {
   skipped: string[];
   /** On-disk size of the tables (heap + TOAST): roughly the size of their COPY text; 0 when never analysed. */
   estimatedBytes: number;
+  /** The same per table: a parallel backup starts the largest first. */
+  tableBytes: Map<string, number>;
 }
 
 export async function planBackup(connection: Connection, schema: string): Promise<BackupPlan> {
@@ -46,10 +48,12 @@ export async function planBackup(connection: Connection, schema: string): Promis
   for (const t of skipped) log.warn(`table ${schema}.${t} is not in the definitions and is NOT in this backup`);
   // From the catalog's page counts (as of the last VACUUM/ANALYZE), not pg_table_size: that opens every table and
   // would queue behind an app holding an exclusive lock, before the backup has even started.
-  const [size] = await connection.sql<{ bytes: string }[]>`
-    select (coalesce(sum(greatest(c.relpages, 0) + coalesce(t.relpages, 0)), 0) * current_setting('block_size')::bigint)::text as bytes
+  const sizes = await connection.sql<{ name: string; bytes: string }[]>`
+    select c.relname as name, ((greatest(c.relpages, 0) + coalesce(t.relpages, 0)) * current_setting('block_size')::bigint)::text as bytes
     from pg_class c join pg_namespace n on n.oid = c.relnamespace left join pg_class t on t.oid = c.reltoastrelid
     where n.nspname = ${schema} and c.relkind in ('r', 'p') and c.relname in ${connection.sql(tables.map((t) => t.name))}`;
+  const tableBytes = new Map(sizes.map((s) => [s.name, Number(s.bytes)]));
+  const estimatedBytes = [...tableBytes.values()].reduce((sum, bytes) => sum + bytes, 0);
   // Parents before children, and always the same order, so files are comparable.
-  return { tables, skipped, estimatedBytes: Number(size!.bytes) };
+  return { tables, skipped, estimatedBytes, tableBytes };
 }

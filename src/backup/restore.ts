@@ -18,7 +18,7 @@ import { SCHEMA_VERSION } from "../schema/migrations.ts";
 import type { BackupStore } from "../storage/store.ts";
 import { validateDatabase, type ValidationResult } from "../validate/index.ts";
 import { isEncryptedBackup, readHeader } from "./plaintext.ts";
-import { loadIntoStaging, stagingSchemaName, type StagingOptions } from "./staging.ts";
+import { claimStaging, loadIntoStaging, removeStaleStaging, stagingSchemaName, type StagingOptions } from "./staging.ts";
 import { checkManifest, compareHeaderWithManifest, readWithProgress, refuseNewer, type CheckedBackup } from "./verify.ts";
 
 export interface RestorePlan {
@@ -31,6 +31,8 @@ export interface RestorePlan {
 }
 
 export interface RestoreOptions extends StagingOptions {
+  /** Connections loading tables and building indexes at once (staging-parallel.ts); 1 loads in the one transaction. */
+  jobs?: number;
   /** Target schema; the backup's own schema when undefined. */
   schema?: string;
   lockTimeoutMs: number;
@@ -125,18 +127,41 @@ export async function restoreBackup(connection: Connection, store: BackupStore, 
   if (replacing.length > 0 && !(await options.confirm({ name, backup, database, schema, replacing }))) throw Errors.notConfirmed(name, database);
 
   const staging = stagingSchemaName();
+  const jobs = options.jobs ?? 1;
+  let stagingCommitted = false;
   try {
     await connection.sql.begin(async (tx) => {
       await acquireSchemaLock(tx, schema, options.lockTimeoutMs, "restore", options.signal);
+      if (jobs > 1 && (await bootstrap(tx, schema, database, await inspectDatabase(tx, schema), { searchPath: true, dryRun: true })).length > 0) {
+        // The other connections create tables that may need the extensions: a database that lacks them gets its
+        // bootstrap (extensions, empty schema, search_path) committed first, on a connection of its own while this
+        // transaction holds the lock. It holds no data to lose.
+        const side = connection.another();
+        try {
+          await side.begin(async (btx) => void (await bootstrap(btx, schema, database, await inspectDatabase(btx, schema), { searchPath: true })));
+        } finally {
+          await side.end({ timeout: 5 }).catch(() => undefined);
+        }
+      }
+      await removeStaleStaging(tx);
       await bootstrap(tx, schema, database, await inspectDatabase(tx, schema), { searchPath: true });
-      log.info(`Loading ${name} into database "${database}"`);
-      await loadIntoStaging(tx, store, name, backup, staging, options);
+      log.info(`Loading ${name} into database "${database}"${jobs > 1 ? ` over ${jobs} connections` : ""}`);
+      if (jobs > 1) {
+        await claimStaging(tx, staging);
+        stagingCommitted = true;
+        const { loadIntoStagingParallel } = await import("./staging-parallel.ts");
+        await loadIntoStagingParallel(connection, jobs, store, name, backup, staging, options);
+      } else {
+        await loadIntoStaging(tx, store, name, backup, staging, options);
+      }
       // Past this point a signal waits: the swap is short, and stopping inside it could leave no way to say
       // whether the commit happened.
       options.signal?.throwIfAborted();
       await swapIn(tx, staging, schema, `restored from ${name} (backup of schema version ${header.schema_version}, ${header.started_at})`, options.lockTimeoutMs);
     });
   } catch (error) {
+    // The parallel load committed its staging schema: take it away now (a dead server: the next restore does).
+    if (stagingCommitted) await connection.sql.unsafe(`DROP SCHEMA IF EXISTS ${quoteIdent(staging)} CASCADE`).catch(() => undefined);
     throw restoreFailure(error);
   }
 

@@ -23,9 +23,33 @@ export interface StagingOptions {
   identities?: AgeIdentities;
 }
 
-/** A schema name nobody else uses; it exists only inside the transaction that creates it. */
+const STAGING_PREFIX = "nrdb_restore_";
+
+/** A schema name nobody else uses; it exists only inside the transaction that creates it (but see claimStaging). */
 export function stagingSchemaName(): string {
-  return `nrdb_restore_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  return `${STAGING_PREFIX}${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/**
+ * A parallel restore commits its staging schema (its other connections must see it): the restore's transaction
+ * holds this lock on its name until it ends, which a killed client's session ends too.
+ */
+export async function claimStaging(tx: TransactionSql, staging: string): Promise<void> {
+  await tx`select pg_advisory_xact_lock(hashtext('netraven-db-staging'), hashtext(${staging}))`;
+}
+
+/** Drops the staging schemas of parallel restores that were killed: those whose claim nobody holds. */
+export async function removeStaleStaging(tx: TransactionSql): Promise<string[]> {
+  const schemas = await tx<{ name: string }[]>`select nspname as name from pg_namespace where starts_with(nspname, ${STAGING_PREFIX}) order by 1`;
+  const removed: string[] = [];
+  for (const { name } of schemas) {
+    const [row] = await tx<{ held: boolean }[]>`select pg_try_advisory_xact_lock(hashtext('netraven-db-staging'), hashtext(${name})) as held`;
+    if (!row!.held) continue;
+    await tx.unsafe(`DROP SCHEMA ${quoteIdent(name)} CASCADE`);
+    removed.push(name);
+    log.info(`Removed the staging schema ${name} of an interrupted restore`);
+  }
+  return removed;
 }
 
 /** Creates `staging` and loads the backup into it; returns the rows loaded per table. */

@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { Recipients } from "../age/recipients.ts";
 import { COMPRESSIONS, MAX_LEVEL, type Compression } from "../backup/compression.ts";
 import { runBackupJob } from "../backup/job.ts";
-import { readEnvOrFile, resolveBackupDir, resolveRetry, resolveSchemaName, resolveSetting, Schemas, type Env } from "../config.ts";
+import { readEnvOrFile, resolveBackupDir, resolveJobs, resolveRetry, resolveSchemaName, resolveSetting, Schemas, type Env } from "../config.ts";
 import { DEFAULTS } from "../defaults.ts";
 import { Errors, EXIT } from "../errors.ts";
 import { log } from "../log.ts";
@@ -25,6 +25,7 @@ function resolveBackupSettings(args: Record<string, unknown>, rawArgs: readonly 
     prefix: resolveSetting("prefix", args.prefix, env, DEFAULTS.prefix, z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "may hold only letters, digits, dot, dash and underscore")),
     keepDays: resolveSetting("keep-days", args["keep-days"], env, DEFAULTS.keepDays, Schemas.nonNegativeInt("a whole number of days (0 = keep forever)")),
     keep: resolveSetting("keep", args.keep, env, DEFAULTS.keep, Schemas.nonNegativeInt("a whole number of backups (0 = no limit)")),
+    jobs: resolveJobs(args.jobs, env),
     lockDays: resolveSetting<number | undefined>("object-lock-days", args["object-lock-days"], env, undefined, Schemas.positiveInt("a whole number of days, at least 1")),
   };
 }
@@ -60,6 +61,7 @@ export default defineCommand({
     prefix: { type: "string", valueHint: "name", description: `File name prefix: PREFIX_YYYYmmdd_HHMMSS.sql.gz, UTC (default: ${DEFAULTS.prefix}; env NETRAVEN_DB_PREFIX)` },
     "keep-days": { type: "string", valueHint: "days", description: `Delete this tool's backups older than this after a successful backup; 0 = never (default: ${DEFAULTS.keepDays}; env NETRAVEN_DB_KEEP_DAYS)` },
     keep: { type: "string", valueHint: "n", description: `Keep at most N of this tool's backups; 0 = no limit (default: ${DEFAULTS.keep}; env NETRAVEN_DB_KEEP)` },
+    jobs: { type: "string", valueHint: "n", description: `Read tables over N connections at once, largest first, from one snapshot; the file is the same as with 1 (default: ${DEFAULTS.jobs}; env NETRAVEN_DB_JOBS)` },
     "encrypt-to": { type: "string", valueHint: "age1...", description: "Encrypt to this age public key; repeat for several (env NETRAVEN_DB_ENCRYPT_TO: a list)" },
     "recipients-file": { type: "string", valueHint: "file", description: "Encrypt to every age public key in this file, one a line (env NETRAVEN_DB_RECIPIENTS_FILE)" },
     encrypt: { type: "boolean", description: "--encrypt: refuse to run without recipients; --no-encrypt: an unencrypted backup to object storage is intended (no warning)" },

@@ -1,7 +1,8 @@
 import { defineCommand } from "citty";
 import { preflight, restoreBackup, type RestorePlan } from "../backup/restore.ts";
-import { resolveLockTimeoutMs, resolveRetry, resolveSchemaName, Schemas } from "../config.ts";
+import { resolveJobs, resolveLockTimeoutMs, resolveRetry, resolveSchemaName, Schemas } from "../config.ts";
 import { resolveConnection } from "../connection/settings.ts";
+import { DEFAULTS } from "../defaults.ts";
 import { Errors, EXIT } from "../errors.ts";
 import { log } from "../log.ts";
 import { printJson, printResult } from "../output.ts";
@@ -26,6 +27,7 @@ export default defineCommand({
   args: {
     ...backupFileArgs,
     yes: { type: "boolean", alias: "y", description: "Do not ask before replacing existing data (required when stdin is not a terminal)" },
+    jobs: { type: "string", valueHint: "n", description: `Load tables and build indexes over N connections at once; still swapped in by one short transaction (default: ${DEFAULTS.jobs}; env NETRAVEN_DB_JOBS)` },
     "target-db": { type: "string", valueHint: "name", description: "Restore into this database on the same server instead (created if missing)" },
     "from-pg-dump": { type: "boolean", description: "FILE is an old plain pg_dump script (pg_dump | gzip): check every statement, then import only its NetRaven tables' data" },
     ...connectionArgs,
@@ -38,6 +40,7 @@ export default defineCommand({
       const file = String(args.file);
       resolveConnection(args, env); // settings errors before the (slower) file check
       const lockTimeoutMs = resolveLockTimeoutMs(args["lock-timeout"], env);
+      const jobs = resolveJobs(args.jobs, env);
       const target = args["target-db"] === undefined ? undefined : targetDatabase(args["target-db"]);
       const identities = await readIdentities(args.identity, env);
       const { store, name } = await openBackupFile(file, { env, setting: "FILE", retry: resolveRetry(args, env) });
@@ -49,7 +52,7 @@ export default defineCommand({
         Boolean(args.yes),
         (plan) => `${plan.name} (taken ${plan.backup.header.started_at} from database "${plan.backup.header.database}", ${plan.backup.tables.reduce((n, t) => n + t.rows, 0)} rows)`,
       );
-      const options = { schema, lockTimeoutMs, confirm, identities, onProgress: run.onProgress, signal: run.signal };
+      const options = { schema, lockTimeoutMs, jobs, confirm, identities, onProgress: run.onProgress, signal: run.signal };
       const result = await withConnection(args, env, run, (connection) => restoreBackup(connection, store, name, backup, options), {
         needs: "primary",
         command: "restore",

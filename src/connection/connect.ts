@@ -55,7 +55,13 @@ async function tryHost(settings: ConnectionSettings, target: HostTarget, wanted:
       await closeWithoutWaiting(client.sql);
       return { target, word: role, detail: `the server ${ROLE_SENTENCE[role]}`, role };
     }
-    return { sql: client.sql, server, settings: { ...settings, database }, close: () => closeWithoutWaiting(client.sql) };
+    return {
+      sql: client.sql,
+      server,
+      settings: { ...settings, database },
+      close: () => closeWithoutWaiting(client.sql),
+      another: () => createClient(settings, target, { database }).sql,
+    };
   } catch (error) {
     await client.sql.end({ timeout: 0 }).catch(() => undefined);
     const verdict = classifyConnectError(error, settings, target, database);

@@ -1,8 +1,9 @@
 // kill -9 at many points, and a server that dies mid-run: afterwards the database is untouched or complete, the
 // backup directory holds only complete backups, and the next run succeeds.
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type postgres from "postgres";
 import { killAfter, runBinary, type RunResult } from "../harness/binary.ts";
@@ -116,6 +117,96 @@ describe("kill -9", () => {
   });
 });
 
+describe("kill -9 with --jobs 2", () => {
+  const made: string[] = [];
+  const tempDir = (prefix: string) => {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    made.push(dir);
+    return dir;
+  };
+  afterAll(() => {
+    for (const dir of made) rmSync(dir, { recursive: true, force: true });
+  });
+  const spools = () => readdirSync(tmpdir()).filter((name) => name.startsWith("netraven-db-spool-"));
+  const stagingCount = async (sql: postgres.Sql) => (await sql`select count(*)::int as n from pg_namespace where nspname like 'nrdb_restore_%'`)[0]!.n as number;
+
+  test("parallel restore killed at 12 points: old data or new, never a mix; the next restore removes the staging schema", async () => {
+    const source = await createTestDatabase();
+    expect((await runBinary(["init"], { env: source.env })).status).toBe(0);
+    await fillRealisticData(source.sql, { devices: 4000 });
+    const dir = tempDir("netraven-kpr-");
+    const file = JSON.parse((await runBinary(["backup", "--dir", dir, "--json", "--jobs", "2"], { env: source.env })).stdout).path as string;
+    const fresh = await tableChecksums(source.sql);
+    const target = await createTestDatabase();
+    expect((await runBinary(["init"], { env: target.env })).status).toBe(0);
+    await fillRealisticData(target.sql, { devices: 100 });
+    let old = await tableChecksums(target.sql);
+    const timing = await runBinary(["restore", file, "--yes", "--jobs", "2", "--target-db", `${target.name}_timing`], { env: target.env });
+    expect(timing.status).toBe(0);
+    const app = (sums: Record<string, string>) => JSON.stringify({ ...sums, netraven_db_version: undefined });
+    const outcomes: string[] = [];
+    let leftBehind = 0;
+    for (let i = 0; i < 12; i++) {
+      const run = await runBinary(["restore", file, "--yes", "--jobs", "2"], { env: target.env, onSpawn: killAfter(20 + Math.floor((i * timing.durationMs) / 10)) });
+      await waitForSessionsToEnd(target.sql);
+      const now = await tableChecksums(target.sql);
+      const isOld = app(now) === app(old);
+      const isNew = app(now) === app(fresh);
+      expect({ i, oldOrNew: isOld || isNew }).toEqual({ i, oldOrNew: true });
+      outcomes.push(run.signal === "SIGKILL" ? (isNew ? "killed-after-commit" : "killed-before-commit") : "finished");
+      if ((await stagingCount(target.sql)) > 0) {
+        leftBehind++;
+        // The next run, serial here, removes what the killed one committed, and changes nothing else when it fails.
+        const next = await runBinary(["restore", file, "--yes"], { env: target.env });
+        expect(next.status).toBe(0);
+        expect(next.stderr).toContain("Removed the staging schema");
+        expect(await stagingCount(target.sql)).toBe(0);
+        expect(app(await tableChecksums(target.sql))).toBe(app(fresh));
+      }
+      if (app(await tableChecksums(target.sql)) === app(fresh)) {
+        await target.sql.unsafe(`drop schema netraven cascade`);
+        expect((await runBinary(["init"], { env: target.env })).status).toBe(0);
+        await fillRealisticData(target.sql, { devices: 100 });
+        old = await tableChecksums(target.sql);
+      }
+    }
+    expect(outcomes).toContain("killed-before-commit");
+    expect(leftBehind).toBeGreaterThan(0);
+    console.log(`parallel restore kills: ${JSON.stringify(outcomes.reduce((m, o) => ({ ...m, [o]: (m[o] ?? 0) + 1 }), {} as Record<string, number>))}, staging left behind ${leftBehind} times`);
+  });
+
+  test("parallel backup killed at 12 points: only complete backups are visible; the next backup removes partial files and the dead runs' spools", async () => {
+    const db = await createTestDatabase();
+    expect((await runBinary(["init"], { env: db.env })).status).toBe(0);
+    await fillRealisticData(db.sql, { devices: 3000 });
+    const dir = tempDir("netraven-kpb-");
+    const timing = await runBinary(["backup", "--dir", tempDir("netraven-kpbt-"), "--jobs", "2"], { env: db.env });
+    expect(timing.status).toBe(0);
+    let killed = 0;
+    const pids: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const run = await runBinary(["backup", "--dir", dir, "--keep-days", "0", "--prefix", `k${i}`, "--jobs", "2"], { env: db.env, onSpawn: killAfter(10 + Math.floor((i * timing.durationMs) / 10)) });
+      if (run.signal === "SIGKILL") killed++;
+      pids.push(run.pid);
+    }
+    expect(killed).toBeGreaterThan(4);
+    // Each run removes the spools of runs that died before it; the last killed run's may still be there, and one
+    // more is planted for a pid that is certainly gone (one of the runs above).
+    const ours = () => spools().filter((name) => pids.some((pid) => name.startsWith(`netraven-db-spool-${pid}-`)));
+    mkdirSync(join(tmpdir(), `netraven-db-spool-${pids[0]}-planted`));
+    writeFileSync(join(tmpdir(), `netraven-db-spool-${pids[0]}-planted`, "0-devices"), "x");
+    expect(ours().length).toBeGreaterThan(0);
+    for (const file of visibleBackups(dir)) {
+      const verify = await runBinary(["verify", join(dir, file)], {});
+      expect({ file, status: verify.status }).toEqual({ file, status: 0 });
+    }
+    const next = await runBinary(["backup", "--dir", dir, "--keep-days", "0", "--jobs", "2"], { env: db.env });
+    expect(next.status).toBe(0);
+    expect(readdirSync(dir).filter((f) => f.startsWith("."))).toEqual([]);
+    expect(ours()).toEqual([]);
+  });
+});
+
 describe("the server dies mid-run", () => {
   async function clusterWithData() {
     const cluster = await testCluster(); // removed after the test even when a step below fails
@@ -160,24 +251,25 @@ describe("the server dies mid-run", () => {
     })();
   };
 
-  test("during a backup: clear error, non-zero exit, no partial file", async () => {
+  for (const jobs of ["1", "2"]) {
+  test(`during a backup (--jobs ${jobs}): clear error, non-zero exit, no partial file`, async () => {
     const { cluster, env, sql } = await clusterWithData();
     const dir = tempDir("sd");
     await sql.end();
-    const run: RunResult = await runBinary(["backup", "--dir", dir, "--compress", "none"], { env, onSpawn: stopDuringCopy(cluster, /^\s*copy .* to stdout/i) });
+    const run: RunResult = await runBinary(["backup", "--dir", dir, "--compress", "none", "--jobs", jobs], { env, onSpawn: stopDuringCopy(cluster, /^\s*copy .* to stdout/i) });
     expectConnectionLoss(run, "");
     expect(run.stderr).not.toContain("Backup written");
     expect(readdirSync(dir)).toEqual([]);
   });
 
-  test("during a restore: clear error, non-zero exit, and after recovery the old data is intact", async () => {
+  test(`during a restore (--jobs ${jobs}): clear error, non-zero exit, and after recovery the old data is intact`, async () => {
     const { cluster, env, sql } = await clusterWithData();
     const dir = tempDir("sr");
     const file = JSON.parse((await runBinary(["backup", "--dir", dir, "--json"], { env })).stdout).path as string;
     await sql.unsafe(`delete from netraven.job_log_entries where id like 'ent-1%'`);
     const before = await tableChecksums(sql);
     await sql.end();
-    const run = await runBinary(["restore", file, "--yes"], { env, onSpawn: stopDuringCopy(cluster, /^\s*copy .* from stdin/i) });
+    const run = await runBinary(["restore", file, "--yes", "--jobs", jobs], { env, onSpawn: stopDuringCopy(cluster, /^\s*copy .* from stdin/i) });
     expectConnectionLoss(run, "; nothing was changed");
     cluster.start();
     const after = client(cluster.url("app"));
@@ -188,4 +280,5 @@ describe("the server dies mid-run", () => {
     }
     expect(existsSync(file)).toBe(true);
   });
+  }
 });

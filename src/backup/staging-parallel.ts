@@ -1,0 +1,131 @@
+// `restore --jobs N`: the backup loaded into a staging schema over N connections. The file is read once, in order;
+// each table's COPY block goes to the next free connection, which creates that staging table and COPYs into it WITH
+// (FREEZE) in one transaction of its own and commits, while the reader goes on with the next block. Then primary
+// keys, indexes and comments are built table by table on all connections at once, and the foreign keys after them.
+// The staging schema is committed (other connections must see it) but it is private: its name is unique, nothing
+// reads it, and the restore's own transaction holds an advisory lock on it until it ends; the live tables are only
+// touched by the swap in that transaction. A restore that fails drops the schema; one that was killed leaves it,
+// and the next restore drops every staging schema whose lock nobody holds (removeStaleStaging in staging.ts).
+import type { Writable } from "node:stream";
+import { finished } from "node:stream/promises";
+import { type Connection, type Sql, type TransactionSql } from "../db.ts";
+import { log } from "../log.ts";
+import { quoteIdent } from "../quote.ts";
+import { allTables, tablesInCreateOrder, type TableDef } from "../schema/index.ts";
+import { renderComments, renderCreateTable, renderForeignKeys, renderIndex, renderPrimaryKey } from "../schema/render.ts";
+import type { BackupStore } from "../storage/store.ts";
+import { waitForDrain } from "../streams.ts";
+import type { StagingOptions } from "./staging.ts";
+import { readWithProgress, type CheckedBackup } from "./verify.ts";
+
+interface Load {
+  writable: Writable;
+  /** Settles when the table's transaction has committed (or failed). */
+  committed: Promise<void>;
+}
+
+/** Runs `work` on each of `items` over the connections in `pool`, as many at once as there are connections. */
+async function spread<T>(pool: Sql[], items: readonly T[], work: (sql: Sql, item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  await Promise.all(
+    pool.map(async (sql) => {
+      for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(sql, item);
+    }),
+  );
+}
+
+export async function loadIntoStagingParallel(connection: Connection, jobs: number, store: BackupStore, name: string, backup: CheckedBackup, staging: string, options: StagingOptions): Promise<Array<{ name: string; rows: number }>> {
+  const pool: Sql[] = Array.from({ length: jobs }, () => connection.another());
+  const free: Sql[] = [...pool];
+  const waiters: Array<(sql: Sql) => void> = [];
+  const release = (sql: Sql): void => {
+    if (waiters.length) waiters.shift()!(sql);
+    else free.push(sql);
+  };
+  const acquire = () => (free.length ? Promise.resolve(free.pop()!) : new Promise<Sql>((resolve) => waiters.push(resolve)));
+  let failure: unknown;
+  let failed = false;
+  const commits: Promise<void>[] = [];
+  let load: Load | undefined;
+  const loaded: Array<{ name: string; rows: number }> = [];
+  const table = (def: TableDef) => `${quoteIdent(staging)}.${quoteIdent(def.name)}`;
+  try {
+    await pool[0]!.unsafe(`CREATE SCHEMA ${quoteIdent(staging)}`);
+    await readWithProgress(
+      store,
+      name,
+      backup.dataBytes,
+      options,
+      {
+        onBlockStart: async (block) => {
+          if (failure) throw failure;
+          const sql = await acquire();
+          if (failure) throw failure;
+          const columns = block.columns.map(quoteIdent).join(", ");
+          let opened!: (writable: Writable) => void;
+          const writable = new Promise<Writable>((resolve) => (opened = resolve));
+          const committed = sql
+            .begin(async (tx: TransactionSql) => {
+              await tx.unsafe(renderCreateTable(block.table, staging, { keys: false }).sql);
+              // FREEZE: the table was created in this transaction (see staging.ts).
+              const copy = (await tx.unsafe(`COPY ${table(block.table)} (${columns}) FROM STDIN WITH (FREEZE)`).writable()) as Writable;
+              opened(copy);
+              await finished(copy);
+            })
+            .then(
+              () => release(sql),
+              (error) => {
+                failure ??= error;
+                release(sql);
+                throw error;
+              },
+            );
+          committed.catch(() => undefined);
+          commits.push(committed);
+          load = { writable: await Promise.race([writable, committed.then(() => writable)]), committed };
+        },
+        onData: async (chunk) => {
+          if (failure) throw failure;
+          if (!load!.writable.write(chunk)) await Promise.race([waitForDrain(load!.writable), load!.committed]);
+        },
+        onBlockEnd: async (block, rows) => {
+          load!.writable.end();
+          load = undefined;
+          loaded.push({ name: block.table.name, rows });
+          log.debug(`loading ${block.table.name}: ${rows} rows sent`);
+        },
+      },
+      "Loading",
+    ).catch((error) => {
+      // Ends the COPY with CopyFail, so the server rolls that table's transaction back.
+      load?.writable.on("error", () => undefined).destroy(error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    });
+    await Promise.all(commits);
+    // Tables the backup holds no block for (none today, but the swap moves every defined table).
+    const missing = allTables.filter((t) => !loaded.some((l) => l.name === t.name));
+    await spread(pool, missing, async (sql, def) => void (await sql.unsafe(renderCreateTable(def, staging, { keys: false }).sql)));
+    options.signal?.throwIfAborted();
+    options.onProgress?.({ step: "Building keys, indexes and foreign keys", done: 0 });
+    // Largest first, so the longest index builds do not start last.
+    const rowsOf = (def: TableDef) => loaded.find((l) => l.name === def.name)?.rows ?? 0;
+    const bySize = [...allTables].sort((a, b) => rowsOf(b) - rowsOf(a));
+    await spread(pool, bySize, async (sql, def) => {
+      for (const s of [...renderPrimaryKey(def, staging), ...def.indexes.map((ix) => renderIndex(def, ix, staging)), ...renderComments(def, staging)]) await sql.unsafe(s.sql);
+    });
+    options.signal?.throwIfAborted();
+    // Foreign keys once every key exists, one table's keys per connection at a time.
+    await spread(pool, tablesInCreateOrder(), async (sql, def) => {
+      for (const s of renderForeignKeys(def, staging)) await sql.unsafe(s.sql);
+    });
+    return loaded;
+  } catch (error) {
+    failure ??= error;
+    failed = true;
+    throw failure;
+  } finally {
+    // After a failure, statements still running (an index build, a COPY) are cut, not waited for.
+    await Promise.all(pool.map((sql) => sql.end({ timeout: failed ? 0 : 5 }).catch(() => undefined)));
+    await Promise.all(commits.map((c) => c.catch(() => undefined)));
+  }
+}
