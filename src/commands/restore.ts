@@ -3,13 +3,11 @@ import { preflight, restoreBackup, type RestorePlan } from "../backup/restore.ts
 import { resolveJobs, resolveLockTimeoutMs, resolveRetry, resolveSchemaName, Schemas } from "../config.ts";
 import { resolveConnection } from "../connection/settings.ts";
 import { DEFAULTS } from "../defaults.ts";
-import { Errors, EXIT } from "../errors.ts";
-import { log } from "../log.ts";
-import { printJson, printResult } from "../output.ts";
+import { Errors } from "../errors.ts";
 import { openBackupFile } from "../storage/index.ts";
-import { renderDriftText } from "../validate/report.ts";
 import { connectionArgs, backupFileArgs, lockArgs, outputArgs } from "./_args.ts";
 import { confirmReplacing } from "./_confirm.ts";
+import { reportRestore } from "./_restore-report.ts";
 import { restorePgDump } from "./_pg-dump.ts";
 import { readIdentities, runBody, withConnection } from "./_run.ts";
 
@@ -60,27 +58,13 @@ export default defineCommand({
         create: true,
         closeOnInterrupt: false,
       });
-      const mismatched = result.tables.filter((t) => t.expected !== t.restored);
-      const rows = result.tables.reduce((n, t) => n + t.restored, 0);
-      const ok = mismatched.length === 0 && result.validation.ok;
-      if (args.json) {
-        printJson({
-          ok,
-          file,
-          database: result.database,
-          schema: result.schema,
-          backup_schema_version: result.backupSchemaVersion,
-          tables: result.tables,
-          rows_total: rows,
-          validation: { ok: result.validation.ok, differences: result.validation.drifts.map((d) => ({ kind: d.kind, object: d.object, expected: d.expected, found: d.found, severity: d.severity })) },
-          duration_ms: result.durationMs,
-        });
-      } else {
-        log.success(`Restored ${name} into database "${result.database}", schema "${result.schema}": ${result.tables.length} tables, ${rows} rows in ${(result.durationMs / 1000).toFixed(1)} s`);
-        for (const t of mismatched) log.error(`table ${t.name}: ${t.restored} rows restored, the backup holds ${t.expected}`);
-        printResult(renderDriftText(result.validation));
-      }
-      return ok ? EXIT.OK : EXIT.FINDING;
+      return reportRestore(result, {
+        json: Boolean(args.json),
+        file,
+        done: `Restored ${name}`,
+        source: "the backup",
+        extra: { database: result.database, schema: result.schema, backup_schema_version: result.backupSchemaVersion, tables: result.tables },
+      });
     });
   },
 });

@@ -3,7 +3,7 @@
 // owners, privileges and sequences only on objects created before them, and every table's data present once with
 // exactly its columns. Pure: the reader feeds it, the schema check and the import read it.
 import { allTables, versionTable, type TableDef } from "../schema/index.ts";
-import { identName, StatementRefused, type ColumnSpec, type DumpStatement, type QualifiedName } from "./statement.ts";
+import { identName, StatementRefused, type ColumnSpec, type DumpStatement, type ForeignKeyRules, type QualifiedName } from "./statement.ts";
 
 export interface DumpTable {
   name: string;
@@ -20,14 +20,9 @@ export interface DumpKey {
   columns: string[];
 }
 
-export interface DumpForeignKey extends DumpKey {
+export interface DumpForeignKey extends DumpKey, ForeignKeyRules {
   refTable: string;
   refColumns: string[];
-  matchFull: boolean;
-  onUpdate: string;
-  onDelete: string;
-  deferrable: boolean;
-  deferred: boolean;
 }
 
 export interface DumpIndex {

@@ -40,6 +40,15 @@ export interface QualifiedName {
   name: string;
 }
 
+/** What a foreign key does besides pointing: the same fields in a statement and in the dump's model. */
+export interface ForeignKeyRules {
+  matchFull: boolean;
+  onUpdate: string;
+  onDelete: string;
+  deferrable: boolean;
+  deferred: boolean;
+}
+
 export type DumpStatement =
   | { kind: "setting"; name: string; value: string }
   | { kind: "schema"; schema: string }
@@ -53,19 +62,7 @@ export type DumpStatement =
   | { kind: "schema-privilege"; schema: string }
   | { kind: "table"; target: QualifiedName; columns: ColumnSpec[] }
   | { kind: "primary-key" | "unique"; target: QualifiedName; name: string; columns: string[] }
-  | {
-      kind: "foreign-key";
-      target: QualifiedName;
-      name: string;
-      columns: string[];
-      references: QualifiedName;
-      refColumns: string[];
-      matchFull: boolean;
-      onUpdate: string;
-      onDelete: string;
-      deferrable: boolean;
-      deferred: boolean;
-    }
+  | ({ kind: "foreign-key"; target: QualifiedName; name: string; columns: string[]; references: QualifiedName; refColumns: string[] } & ForeignKeyRules)
   | { kind: "index"; target: QualifiedName; name: string; unique: boolean; method: string; columns: Array<{ name: string; order: string }> }
   | { kind: "sequence"; target: QualifiedName }
   | { kind: "sequence-owned"; target: QualifiedName; table: QualifiedName; column: string }

@@ -31,6 +31,8 @@ describe("failover while init waits", () => {
     await Bun.sleep(3000);
     standby.promote();
     const run = await running;
+    // The run as an admin sees it (without --verbose's debug lines), in the test log.
+    console.log(`failover run (exit ${run.status}):\n${run.stderr.split("\n").filter((l) => !l.includes("debug")).join("\n")}`);
     expect(run.status).toBe(0);
     const waits = run.stderr.split("\n").filter((l) => l.includes("Waiting for PostgreSQL"));
     expect(waits.length).toBeGreaterThanOrEqual(2);
