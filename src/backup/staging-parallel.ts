@@ -48,7 +48,6 @@ export async function loadIntoStagingParallel(connection: Connection, jobs: numb
   const commits: Promise<void>[] = [];
   let load: Load | undefined;
   const loaded: Array<{ name: string; rows: number }> = [];
-  const table = (def: TableDef) => `${quoteIdent(staging)}.${quoteIdent(def.name)}`;
   try {
     await pool[0]!.unsafe(`CREATE SCHEMA ${quoteIdent(staging)}`);
     await readWithProgress(
@@ -68,7 +67,7 @@ export async function loadIntoStagingParallel(connection: Connection, jobs: numb
             .begin(async (tx: TransactionSql) => {
               await tx.unsafe(renderCreateTable(block.table, staging, { keys: false }).sql);
               // FREEZE: the table was created in this transaction (see staging.ts).
-              const copy = (await tx.unsafe(`COPY ${table(block.table)} (${columns}) FROM STDIN WITH (FREEZE)`).writable()) as Writable;
+              const copy = (await tx.unsafe(`COPY ${quoteIdent(staging)}.${quoteIdent(block.table.name)} (${columns}) FROM STDIN WITH (FREEZE)`).writable()) as Writable;
               opened(copy);
               await finished(copy);
             })
