@@ -14,6 +14,11 @@ export interface MeasurementDef {
    * measurement is not run and the report marks its cells "not implemented yet".
    */
   needs?: { command: "backup" | "restore"; flag: string };
+  /**
+   * Needs the S3 server (a throwaway Ceph RGW from tests/harness/rgw.ts) and, for theirs, the AWS CLI: when a tool is
+   * missing the measurement is not run and the report says why (`unavailable` in the result file).
+   */
+  s3?: true;
 }
 
 const JOBS = [1, 2, 4] as const;
@@ -59,6 +64,12 @@ export const MEASUREMENTS = [
   { id: "pgrestore.j1", side: "theirs", label: "pg_restore -j 1 (of the -Fd dump)" },
   { id: "pgrestore.j2", side: "theirs", label: "pg_restore -j 2 (of the -Fd dump)" },
   { id: "pgrestore.j4", side: "theirs", label: "pg_restore -j 4 (of the -Fd dump)" },
+  // Object storage (issue 14): ours straight to and from the bucket, against a local backup or restore plus the
+  // AWS CLI moving the same objects (the backup and its manifest).
+  { id: "ours.s3.backup.gzip", side: "ours", label: "netraven-db backup --dir s3://BUCKET/bench/ (gzip)", s3: true },
+  { id: "aws.backup.gzip", side: "theirs", label: "netraven-db backup --dir DIR (gzip) + aws s3 cp", s3: true },
+  { id: "ours.s3.restore.gzip", side: "ours", label: "netraven-db restore s3://BUCKET/bench/FILE (.sql.gz)", s3: true },
+  { id: "aws.restore.gzip", side: "theirs", label: "aws s3 cp + netraven-db restore FILE (.sql.gz)", s3: true },
 ] as const satisfies readonly MeasurementDef[];
 
 /** The values of --jobs measured, for both tools. */
@@ -76,6 +87,8 @@ export interface RowDef {
   target?: string;
   /** Throughput is reported for rows that move the data (MB/s of COPY text). */
   throughput: boolean;
+  /** The issue whose target this is, when not issue 7 (those rows get their own section in the report). */
+  issue?: 14;
 }
 
 export const ROWS: readonly RowDef[] = [
@@ -96,6 +109,8 @@ export const ROWS: readonly RowDef[] = [
   { id: "verify-gzip", title: "verify .sql.gz", ours: "ours.verify.gzip", theirs: "ref.verify.gzip", throughput: true },
   { id: "verify-zstd", title: "verify .sql.zst", ours: "ours.verify.zstd", theirs: "ref.verify.zstd", throughput: true },
   { id: "verify-none", title: "verify .sql", ours: "ours.verify.none", theirs: "ref.verify.none", throughput: true },
+  { id: "s3-backup", title: "backup to S3 (gzip) vs local backup + aws s3 cp", ours: "ours.s3.backup.gzip", theirs: "aws.backup.gzip", maxRatio: 1.1, target: "≤ 1.1x backup + aws s3 cp", throughput: true, issue: 14 },
+  { id: "s3-restore", title: "restore from S3 (.sql.gz) vs aws s3 cp + local restore", ours: "ours.s3.restore.gzip", theirs: "aws.restore.gzip", maxRatio: 1.1, target: "≤ 1.1x aws s3 cp + restore", throughput: true, issue: 14 },
 ];
 
 /** Our commands whose peak RSS is reported (target: flat with size, < 150 MB at 2 GB). */
@@ -112,6 +127,8 @@ export const RSS_MEASUREMENTS: readonly MeasurementId[] = [
   "ours.restore.gzip",
   ...JOBS.map((n) => `ours.backup.gzip.j${n}` as const),
   ...JOBS.map((n) => `ours.restore.gzip.j${n}` as const),
+  "ours.s3.backup.gzip",
+  "ours.s3.restore.gzip",
 ];
 export const RSS_LIMIT_MB = 150;
 

@@ -18,11 +18,19 @@ function runsOf(size: SizeResult, id: MeasurementId) {
 /** Set per rendering: our measurements the binary could not run (their cells say so instead of "–"). */
 let notImplemented: Partial<Record<MeasurementId, string>> = {};
 const NOT_YET = "*not implemented yet*";
+/** Set per rendering: measurements not run because a tool was missing (S3 server, AWS CLI). */
+let unavailable: Partial<Record<MeasurementId, string>> = {};
+const NOT_RUN = "*not run*";
+
+/** What an empty cell says: why it is empty when the result file knows. */
+function emptyCell(id: MeasurementId): string {
+  return notImplemented[id] ? NOT_YET : unavailable[id] ? NOT_RUN : "–";
+}
 
 /** "median (min–max)" of the wall times, or the single value. */
 function timeCell(size: SizeResult, id: MeasurementId): string {
   const runs = runsOf(size, id).map((r) => r.wallMs);
-  if (runs.length === 0) return notImplemented[id] ? NOT_YET : "–";
+  if (runs.length === 0) return emptyCell(id);
   const m = median(runs);
   if (runs.length === 1) return seconds(m);
   return `${seconds(m)} (${seconds(Math.min(...runs))}–${seconds(Math.max(...runs))})`;
@@ -58,7 +66,7 @@ function peakRssMb(size: SizeResult, id: MeasurementId): number | undefined {
 
 function rssCell(size: SizeResult, id: MeasurementId): string {
   const peak = peakRssMb(size, id);
-  return peak === undefined ? (notImplemented[id] ? NOT_YET : "–") : `${peak.toFixed(0)} MB`;
+  return peak === undefined ? emptyCell(id) : `${peak.toFixed(0)} MB`;
 }
 
 /** How busy the machine was: the idle CPU share seen just before each timed command of a size. */
@@ -89,6 +97,7 @@ export function rssOutcome(results: Results): { met: boolean | undefined; text: 
 
 export function renderReport(results: Results, options: { notes: string; resultFile: string }): string {
   notImplemented = results.notImplemented ?? {};
+  unavailable = results.unavailable ?? {};
   const out: string[] = [];
   const minutes = (Date.parse(results.finishedAt) - Date.parse(results.startedAt)) / 60000;
   out.push("# Benchmarks: netraven-db side by side with psql, pg_dump and pg_restore");
@@ -124,12 +133,36 @@ export function renderReport(results: Results, options: { notes: string; resultF
   }
   out.push("");
 
+  // Issue 14: object storage.
+  const s3Rows = ROWS.filter((r) => r.issue === 14);
+  const s3Reasons = [...new Set(s3Rows.flatMap((r) => [unavailable[r.ours], unavailable[r.theirs]]).filter((reason): reason is string => reason !== undefined))];
+  out.push("## Object storage (issue 14)");
+  out.push("");
+  out.push(
+    "netraven-db writing to and restoring from an S3 bucket, against what an admin would script without it: a local backup followed by the AWS CLI uploading it, and the AWS CLI downloading it followed by a local restore. " +
+      "Both sides move the same objects (the backup and its manifest) to and from the same server: a throwaway single-node Ceph RGW on 127.0.0.1 (tests/harness/rgw.ts, plain HTTP, OSD on memstore), a new bucket per repetition. " +
+      "Both restores read the object our S3 backup wrote." +
+      (s3Reasons.length ? ` Cells marked ${NOT_RUN}: ${s3Reasons.join("; ")}.` : ""),
+  );
+  out.push("");
+  out.push("| what | size | netraven-db | reference | ratio | MB/s ours / theirs | peak RSS ours / theirs | target |");
+  out.push("|---|---|---:|---|---:|---:|---:|---|");
+  for (const row of s3Rows) {
+    for (const size of results.sizes) {
+      const { ratio, met } = rowOutcome(size, row);
+      out.push(
+        `| ${esc(row.title)} | ${size.name} | ${timeCell(size, row.ours)} | ${label(row.theirs)}: ${timeCell(size, row.theirs)} | ${ratio === undefined ? "–" : `${ratio.toFixed(2)}x`} | ${mbps(size, row.ours)} / ${mbps(size, row.theirs)} | ${rssCell(size, row.ours)} / ${rssCell(size, row.theirs)} | ${esc(row.target!)}${mark(met)} |`,
+      );
+    }
+  }
+  out.push("");
+
   // Targets summary.
   out.push("## Targets (issue 7)");
   out.push("");
   out.push(`| target | ${results.sizes.map((s) => s.name).join(" | ")} |`);
   out.push(`|---|${results.sizes.map(() => "---:").join("|")}|`);
-  for (const row of ROWS.filter((r) => r.maxRatio !== undefined)) {
+  for (const row of ROWS.filter((r) => r.maxRatio !== undefined && r.issue === undefined)) {
     const cells = results.sizes.map((size) => {
       const { ratio, met } = rowOutcome(size, row);
       return ratio === undefined ? "–" : `${ratio.toFixed(2)}x${mark(met)}`;
@@ -167,7 +200,7 @@ export function renderReport(results: Results, options: { notes: string; resultF
   out.push("");
   out.push(`| command | ${results.sizes.map((s) => s.name).join(" | ")} |`);
   out.push(`|---|${results.sizes.map(() => "---:").join("|")}|`);
-  for (const id of RSS_MEASUREMENTS) out.push(`| ${label(id)} | ${results.sizes.map((s) => peakRssMb(s, id)?.toFixed(0) ?? (notImplemented[id] ? NOT_YET : "–")).join(" | ")} |`);
+  for (const id of RSS_MEASUREMENTS) out.push(`| ${label(id)} | ${results.sizes.map((s) => peakRssMb(s, id)?.toFixed(0) ?? emptyCell(id)).join(" | ")} |`);
   out.push("");
   out.push(`For comparison, the largest peak RSS of the other tools' runs: ${results.sizes
     .map((s) => {
@@ -233,6 +266,7 @@ export function renderReport(results: Results, options: { notes: string; resultF
       const display = sample.measurements[m.id]?.display;
       if (display) out.push(`| ${label(m.id)} | \`${esc(display)}\` |`);
       else if (notImplemented[m.id]) out.push(`| ${label(m.id)} | not run, not implemented yet: ${esc(notImplemented[m.id]!)} |`);
+      else if (unavailable[m.id]) out.push(`| ${label(m.id)} | not run: ${esc(unavailable[m.id]!)} |`);
     }
   }
   out.push("");

@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { createCluster, findPgBin, type Cluster } from "../tests/harness/cluster.ts";
+import { missingTools as rgwMissingTools, startRgw, type Rgw } from "../tests/harness/rgw.ts";
 import { JOBS_MEASURED, MEASUREMENTS, ROWS, SIZES, type MeasurementId, type SizeDef } from "./cases.ts";
 import { generationSql, rowCounts } from "./generate.ts";
 import { checkTools, CommandFailed, measure, median, type Command, type Run } from "./measure.ts";
@@ -19,6 +20,10 @@ const PG_BIN = findPgBin();
 const PSQL = join(PG_BIN, "psql");
 const PG_DUMP = join(PG_BIN, "pg_dump");
 const PG_RESTORE = join(PG_BIN, "pg_restore");
+/** The AWS CLI from Debian (package awscli), the independent S3 client of issue 14's reference rows. */
+const AWS = "/usr/bin/aws";
+/** memstore cap of the bench's S3 server: the large size's backup is ~360 MB, ours and theirs live side by side. */
+const RGW_MEM_BYTES = 3 * 1024 ** 3;
 
 export interface Options {
   sizes: SizeDef["name"][];
@@ -158,6 +163,11 @@ export interface Results {
    * the reason ("no --jobs in `netraven-db backup --help`"). Absent in result files older than issue 16.
    */
   notImplemented?: Partial<Record<MeasurementId, string>>;
+  /**
+   * Measurements not run because a tool they need is not installed (the S3 server's Ceph packages, /usr/bin/aws),
+   * with the reason. Absent in result files older than issue 14.
+   */
+  unavailable?: Partial<Record<MeasurementId, string>>;
   /** The 1-minute load average when the run started and when it ended (2 cores: above 2 means waiting for CPU). */
   load?: { start: number; end: number };
   smoke: boolean;
@@ -222,6 +232,14 @@ function notImplemented(binary: string): Partial<Record<MeasurementId, string>> 
   return missing;
 }
 
+/** Why the S3 rows cannot run on this machine, or undefined when they can. */
+function s3Unavailable(): string | undefined {
+  const ceph = rgwMissingTools();
+  if (ceph.length) return `the S3 server needs ${ceph.join(", ")} (apt-get install -y --no-install-recommends radosgw ceph-mon ceph-osd ceph-common)`;
+  if (!existsSync(AWS)) return `${AWS} is not installed (apt-get install -y awscli)`;
+  return undefined;
+}
+
 function newestBackup(dir: string): string {
   const file = readdirSync(dir).find((f) => /\.sql(\.gz|\.zst)?$/.test(f));
   if (!file) throw new Error(`no backup in ${dir}`);
@@ -240,6 +258,8 @@ export async function run(options: Options): Promise<Results> {
   const startedAt = new Date();
   const work = mkdtempSync(join(tmpdir(), "nrbench-"));
   let cluster: Cluster | undefined;
+  let s3: Rgw | undefined;
+  const s3Reason = s3Unavailable();
   const results: Results = {
     kind: "netraven-db benchmark",
     formatVersion: 1,
@@ -249,6 +269,7 @@ export async function run(options: Options): Promise<Results> {
     seed: options.seed,
     options: { reps: options.reps, repsLarge: options.repsLarge, initReps: options.initReps, quietWaitS: options.quietWaitS },
     notImplemented: notImplemented(options.binary),
+    unavailable: Object.fromEntries(s3Reason ? MEASUREMENTS.filter((m) => "s3" in m).map((m) => [m.id, s3Reason]) : []),
     load: { start: loadavg()[0]!, end: 0 },
     machine: machine(),
     versions: {},
@@ -257,6 +278,17 @@ export async function run(options: Options): Promise<Results> {
   };
   const skipped = results.notImplemented!;
   for (const [id, reason] of Object.entries(skipped)) log(`${id}: not implemented yet (${reason}): its cells stay empty`);
+  const unavailable = results.unavailable!;
+  for (const [id, reason] of Object.entries(unavailable)) log(`${id}: not run: ${reason}`);
+  // Ctrl-C or a kill never reaches the finally below: the S3 server's daemons and the cluster would outlive the run.
+  const onSignal = (signal: NodeJS.Signals) => {
+    s3?.kill();
+    cluster?.destroy();
+    if (!options.keepWork) rmSync(work, { recursive: true, force: true });
+    process.exit(signal === "SIGINT" ? 130 : 143);
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   try {
     log(`starting a throwaway PostgreSQL cluster (work directory ${work})`);
     cluster = await createCluster();
@@ -273,6 +305,14 @@ export async function run(options: Options): Promise<Results> {
     const theirs = (display: string, argv: string[], stdinFile?: string): Command => ({ display, argv, env: baseEnv, stdinFile });
     const shell = (display: string, script: string): Command => ({ display, argv: ["bash", "-o", "pipefail", "-c", script], env: baseEnv });
 
+    // One S3 server for the whole run (the harness the tests use); every repetition gets its own bucket.
+    if (!s3Reason) {
+      log("starting a throwaway S3 server (Ceph RGW, tests/harness/rgw.ts)");
+      s3 = await startRgw({ memBytes: RGW_MEM_BYTES });
+    }
+    /** The same AWS_* settings for both sides: keys, region and the endpoint; the AWS CLI also gets --endpoint-url. */
+    const withS3 = (command: Command): Command => ({ ...command, env: { ...command.env, ...s3!.env } });
+
     results.versions = {
       "netraven-db": firstLine([options.binary, "--version"]),
       postgresql: psqlAt(url("postgres"), "select version()", baseEnv),
@@ -281,6 +321,7 @@ export async function run(options: Options): Promise<Results> {
       pg_restore: `${firstLine([PG_RESTORE, "--version"])} (${PG_RESTORE})`,
       gzip: firstLine(["gzip", "--version"]),
       zstd: firstLine(["zstd", "--version"]),
+      ...(s3 ? { aws: `${firstLine([AWS, "--version"])} (${AWS})`, "S3 server": `${firstLine(["radosgw", "--version"])}: one mon, one OSD on memstore, radosgw (beast) on 127.0.0.1, plain HTTP` } : {}),
       "bench runner": `bun ${process.versions.bun ?? "?"}`,
     };
 
@@ -350,7 +391,7 @@ export async function run(options: Options): Promise<Results> {
       const timed = (id: MeasurementId, command: Command) => record(id, command, measure(command, { quietWaitS: options.quietWaitS, prepare: checkpoint }));
       /** Ours that need a flag the binary lacks are not run (the report says so in their cells). */
       const unlessMissing = (id: MeasurementId, run: () => void) => () => {
-        if (!skipped[id]) run();
+        if (!skipped[id] && !unavailable[id]) run();
       };
       /** Ours and theirs back to back, in alternating order, so slow drift on the machine hits both alike. */
       const pair = (rep: number, a: () => void, b: () => void) => (rep % 2 === 0 ? (a(), b()) : (b(), a()));
@@ -494,13 +535,82 @@ export async function run(options: Options): Promise<Results> {
               ),
           );
         }
+
+        // Object storage (issue 14): ours straight to and from a bucket, against a local backup (restore) plus the
+        // AWS CLI moving the same objects, the backup and its manifest (`--recursive` over a directory or prefix
+        // that holds just those two). Both restores read the object our S3 backup wrote. A bucket per repetition,
+        // removed (with --bypass-gc, so memstore frees it at once) after it.
+        if (s3) {
+          const server = s3;
+          const bucket = await server.createBucket({ prefix: "nrbench" });
+          try {
+            const prefix = `s3://${bucket}/bench/rep${rep + 1}/`;
+            const aws = `${AWS} --endpoint-url ${server.endpoint} s3 cp --recursive --only-show-errors`;
+            let object: string | undefined;
+            pair(
+              rep,
+              () => {
+                const args = ["backup", "--dir", prefix, "--compress", "gzip", "--level", "6", "--no-encrypt", "--keep-days", "0", "--json"];
+                const runResult = timed("ours.s3.backup.gzip", withS3(ours(args.join(" ").replace(prefix, "s3://BUCKET/bench/"), args, db)));
+                object = JSON.parse(runResult.stdout).path as string;
+              },
+              () => {
+                const out = join(dir, "aws-upload");
+                rmSync(out, { recursive: true, force: true });
+                mkdirSync(out);
+                const backup = `${options.binary} backup --dir '${out}' --compress gzip --level 6 --keep-days 0 -q`;
+                timed(
+                  "aws.backup.gzip",
+                  withS3({
+                    ...shell(
+                      "netraven-db backup --dir DIR --compress gzip --level 6 --keep-days 0 -q && aws --endpoint-url ENDPOINT s3 cp --recursive --only-show-errors DIR s3://BUCKET/theirs/ (the backup and its manifest)",
+                      `${backup} && ${aws} '${out}' 's3://${bucket}/theirs/rep${rep + 1}/'`,
+                    ),
+                    env: { ...baseEnv, DATABASE_URL: url(db) },
+                  }),
+                );
+                rmSync(out, { recursive: true, force: true });
+              },
+            );
+            if (!object?.startsWith(prefix)) throw new Error(`backup to S3: --json path ${object} is not under ${prefix}`);
+            const s3Object = object;
+            pair(
+              rep,
+              () => restoreInto("ours.s3.restore.gzip", (t) => withS3(ours("restore s3://BUCKET/bench/FILE.sql.gz --yes --target-db NEW -q", ["restore", s3Object, "--yes", "--target-db", t, "-q"], "postgres"))),
+              () => {
+                const down = join(dir, "aws-download");
+                rmSync(down, { recursive: true, force: true });
+                mkdirSync(down);
+                const file = join(down, s3Object.slice(prefix.length));
+                restoreInto("aws.restore.gzip", (t) =>
+                  withS3({
+                    ...shell(
+                      "aws --endpoint-url ENDPOINT s3 cp --recursive --only-show-errors s3://BUCKET/bench/ DIR (the backup and its manifest) && netraven-db restore DIR/FILE.sql.gz --yes --target-db NEW -q",
+                      `${aws} '${prefix}' '${down}' && ${options.binary} restore '${file}' --yes --target-db ${t} -q`,
+                    ),
+                    env: { ...baseEnv, DATABASE_URL: url("postgres") },
+                  }),
+                );
+                files["S3 object (ours.s3.gzip, as downloaded)"] = file;
+              },
+            );
+          } finally {
+            await server.deleteBucket(bucket);
+          }
+        }
       }
       for (const [key, path] of Object.entries(files)) result.fileBytes[key] = fileSize(path);
       if (!options.keepWork) rmSync(dir, { recursive: true, force: true });
       dropDatabase(db);
     }
   } finally {
-    cluster?.destroy();
+    try {
+      await s3?.stop();
+    } finally {
+      cluster?.destroy();
+      process.removeListener("SIGINT", onSignal);
+      process.removeListener("SIGTERM", onSignal);
+    }
     if (!options.keepWork) rmSync(work, { recursive: true, force: true });
     else log(`work directory kept: ${work}`);
   }
@@ -546,12 +656,15 @@ if (import.meta.main) {
     // Rows that did not run at all would be a bug in this script: say so loudly.
     // Ours that the binary cannot run yet are expected to be empty, and nothing else.
     const skipped = results.notImplemented ?? {};
+    const unavailable = results.unavailable ?? {};
     for (const size of results.sizes) {
       for (const row of ROWS) {
-        const oursMissing = medianMs(size, row.ours) === undefined && !skipped[row.ours];
-        if (oursMissing || medianMs(size, row.theirs) === undefined) throw new Error(`${size.name}: row ${row.id} has no measurements`);
+        const oursMissing = medianMs(size, row.ours) === undefined && !skipped[row.ours] && !unavailable[row.ours];
+        const theirsMissing = medianMs(size, row.theirs) === undefined && !unavailable[row.theirs];
+        if (oursMissing || theirsMissing) throw new Error(`${size.name}: row ${row.id} has no measurements`);
       }
       for (const id of Object.keys(skipped)) if (size.measurements[id]) throw new Error(`${size.name}: ${id} was measured although marked not implemented`);
+      for (const id of Object.keys(unavailable)) if (size.measurements[id]) throw new Error(`${size.name}: ${id} was measured although marked unavailable`);
     }
   } catch (error) {
     console.error(error instanceof CommandFailed ? error.message : error);

@@ -69,7 +69,8 @@ function startDaemon(dir: string, file: string, args: string[]): Promise<void> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function missingTools(): string[] {
+/** The Ceph programs the server needs that are not installed (the benchmark asks before it starts one). */
+export function missingTools(): string[] {
   return REQUIRED.filter((tool) => spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0);
 }
 
@@ -106,7 +107,7 @@ async function stopDaemon(pid: number, conf: string): Promise<void> {
   }
 }
 
-function cephConf(dir: string, fsid: string, monPort: number, rgwPort: number): string {
+function cephConf(dir: string, fsid: string, monPort: number, rgwPort: number, memBytes: number): string {
   return `[global]
 fsid = ${fsid}
 mon_host = v2:127.0.0.1:${monPort}
@@ -151,7 +152,7 @@ paxos_propose_interval = 0.1
 [osd]
 osd_data = ${dir}/osd.$id
 osd_objectstore = memstore
-memstore_device_bytes = ${MEM_BYTES}
+memstore_device_bytes = ${memBytes}
 osd_class_dir = /usr/lib/x86_64-linux-gnu/rados-classes
 
 [client.rgw.a]
@@ -186,7 +187,9 @@ function signedHeaders(method: string, url: URL, accessKeyId: string, secret: st
 let bucketCounter = 0;
 
 /** Starts a fresh server. Always call stop(). Throws (never skips) when the Ceph packages are missing. */
-export async function startRgw(): Promise<Rgw> {
+export async function startRgw(options: { memBytes?: number } = {}): Promise<Rgw> {
+  // The benchmark's largest size holds a few hundred MB per object: it asks for a larger memstore cap.
+  const memBytes = options.memBytes ?? MEM_BYTES;
   const missing = missingTools();
   if (missing.length > 0) {
     throw new Error(`the S3 test server needs ${missing.join(", ")}: apt-get install -y --no-install-recommends radosgw ceph-mon ceph-osd ceph-common (.ci/run does this)`);
@@ -208,7 +211,7 @@ export async function startRgw(): Promise<Rgw> {
     const monPort = await freePort();
     let rgwPort = await freePort();
     const fsid = crypto.randomUUID();
-    writeFileSync(conf, cephConf(dir, fsid, monPort, rgwPort));
+    writeFileSync(conf, cephConf(dir, fsid, monPort, rgwPort, memBytes));
     const C = ["-c", conf];
 
     await run("ceph-authtool", ["--create-keyring", join(dir, "keyring"), "--gen-key", "-n", "mon.", "--cap", "mon", "allow *"]);
@@ -244,7 +247,7 @@ export async function startRgw(): Promise<Rgw> {
       );
       if (up) break;
       rgwPort = await freePort();
-      writeFileSync(conf, cephConf(dir, fsid, monPort, rgwPort));
+      writeFileSync(conf, cephConf(dir, fsid, monPort, rgwPort, memBytes));
     }
     for (const name of ["mon.a", "osd.0", "client.rgw.a"]) {
       const pid = readPid(dir, name);
