@@ -9,15 +9,16 @@
 //   --no-compile-autoload-*    a database tool must not pick up a stray .env or bunfig.toml from the cwd
 //   worker entry points        every file src/workers.ts names is bundled as an entry of its own
 // Every built binary that can run here is smoke-tested (`--version`): a build that exits 0 can still produce a
-// binary that dies at start.
+// binary that dies at start. NETRAVEN_DB_DIST=DIR builds into DIR instead of dist/ (a benchmark may be running the
+// binary in dist/; tests then take NETRAVEN_DB_BINARY=DIR/netraven-db).
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { arch } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 
 const root = join(import.meta.dir, "..");
-const dist = join(root, "dist");
+const dist = process.env.NETRAVEN_DB_DIST ? resolve(process.env.NETRAVEN_DB_DIST) : join(root, "dist");
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string };
 
 const TARGETS = {

@@ -88,10 +88,14 @@ const NOT_RUN_HERE: Record<string, string[]> = {
     "docker compose -f docker-compose.example.yml logs db-init",
     "docker compose -f docker-compose.example.yml run --rm backup netraven-db list --dir /backups",
   ],
+  "needs a Docker engine; tests/ship/docker-files.test.ts runs the backup-offsite loop against the real S3 server with these secrets and settings": [
+    "docker compose -f docker-compose.example.yml --profile offsite up -d",
+    "docker compose -f docker-compose.example.yml logs backup-offsite",
+  ],
 };
 
 /** Programs the sandbox can run. A command using anything else must be listed above. */
-const RUNNABLE_PROGRAMS = new Set(["netraven-db", "export", "psql", "gunzip", "zstd", "sha256sum", "install", "mkdir", "umask", "openssl", "chmod", "age-keygen", "your-app", "exec"]);
+const RUNNABLE_PROGRAMS = new Set(["netraven-db", "export", "psql", "gunzip", "zstd", "sha256sum", "install", "mkdir", "umask", "openssl", "chmod", "age-keygen", "your-app", "exec", "echo", "printf"]);
 
 /** The environments the surrounding text implies, for blocks that do not set up their own. */
 const CONTEXTS: Record<string, string> = {
@@ -348,6 +352,8 @@ const SUBSTITUTIONS: Array<[RegExp, (match: string) => string]> = [
   [/s3:\/\/netraven-backups\//, () => `s3://${bucket().name}/`],
   [/https:\/\/s3\.example\.net/, () => bucket().server.endpoint],
   [/(?<=AWS_ACCESS_KEY_ID=)\.\.\./, () => bucket().server.accessKeyId],
+  [/(?<=AWS_SECRET_ACCESS_KEY=)\.\.\./, () => bucket().server.secretAccessKey],
+  [/(?<=NETRAVEN_BACKUP_RECIPIENT=)age1\.\.\./, () => bucket().key.publicKey],
   [/\/backups\/netraven_20261125_030000\.sql(?:\.gz|\.zst)?\b/, (m) => join(world.backups, newestBackup(m.slice(m.indexOf(".sql"))))],
   [/netraven_20261125_030000\.sql(?:\.gz|\.zst)?\b/, (m) => newestBackup(m.slice(m.indexOf(".sql")))],
   [/(?<=\s)(?:F|FILE)(?=\s|$)/, () => join(world.backups, newestBackup(".sql.gz"))],
@@ -423,8 +429,10 @@ function scratchDatabase(): string {
 function parseEnv(text: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const word of text ? shellWords(text, { HOME: world.home }) : []) {
-    const at = word.indexOf("=");
-    out[word.slice(0, at)] = substitute(word.slice(at + 1));
+    // The whole word: a placeholder may depend on the variable it is the value of (AWS_ACCESS_KEY_ID=...).
+    const mapped = substitute(word);
+    const at = mapped.indexOf("=");
+    out[mapped.slice(0, at)] = mapped.slice(at + 1);
   }
   return out;
 }

@@ -42,7 +42,8 @@ async function resolveRecipients(args: Record<string, unknown>, rawArgs: readonl
   if (listed.length === 0 && file === undefined) return undefined;
   const { parseRecipients, readRecipientsFile, recipientsFromValues } = await import("../age/recipients.ts");
   const entries = [
-    ...recipientsFromValues(listed, flags.length ? "--encrypt-to" : "NETRAVEN_DB_ENCRYPT_TO"),
+    // A recipients file alone is enough; an explicitly empty NETRAVEN_DB_ENCRYPT_TO was refused by readEnvOrFile.
+    ...(listed.length === 0 ? [] : recipientsFromValues(listed, flags.length ? "--encrypt-to" : "NETRAVEN_DB_ENCRYPT_TO")),
     ...(file === undefined ? [] : await readRecipientsFile(file, typeof args["recipients-file"] === "string" ? "--recipients-file" : "NETRAVEN_DB_RECIPIENTS_FILE")),
   ];
   return parseRecipients(entries);

@@ -339,6 +339,25 @@ describe("interoperability with the reference age tool", () => {
     expect(await tableChecksums(target.sql)).toEqual(await tableChecksums(source.sql));
   });
 
+  test("a recipients file alone is enough (--recipients-file, and NETRAVEN_DB_RECIPIENTS_FILE as the Compose sidecar sets it): age -d reads the backup", async () => {
+    const other = ageKeygen(mkdtempSync(join(work, "other-key-")));
+    const file = join(work, "recipients.txt");
+    writeFileSync(file, `# the backup keys\n${key.publicKey}\n\n${other.publicKey}\n`);
+    for (const how of [["--recipients-file", file], []]) {
+      const dir = mkdtempSync(join(work, "recipients-"));
+      const env = how.length ? source.env : { ...source.env, NETRAVEN_DB_RECIPIENTS_FILE: file };
+      const made = await runBinary(["backup", "--dir", dir, "--json", ...how], { env });
+      expect({ how, status: made.status, errors: errorLines(made) }).toEqual({ how, status: 0, errors: [] });
+      const result = JSON.parse(made.stdout);
+      expect(result.path).toMatch(/\.sql\.gz\.age$/);
+      // Either private key opens it: both public keys of the file are recipients.
+      for (const identity of [key, other]) {
+        const decrypted = spawnSync("sh", ["-c", `age -d -i "$1" "$2" | gunzip | head -c 200`, "sh", identity.identityFile, result.path], { encoding: "utf8" });
+        expect(decrypted.stdout).toContain("netraven-db backup");
+      }
+    }
+  });
+
   test("the identity file must be private (as .pgpass): 0644 is refused with the chmod fix", async () => {
     const loose = join(work, "loose.txt");
     writeFileSync(loose, readFileSync(key.identityFile), { mode: 0o644 });

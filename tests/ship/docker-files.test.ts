@@ -11,10 +11,12 @@ import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { ageKeygen, requireAgeCli } from "../harness/age-cli.ts";
 import { requireBinary } from "../harness/binary.ts";
 import { createTestDatabase, testServer } from "../harness/db.ts";
 import { commandWorks, EXPECT_ALL, optionalTool, useTool } from "../harness/tools.ts";
 import { fencedBlocks, isShellBlock, shellCommands, shellWords } from "../harness/markdown.ts";
+import { rgw } from "../harness/rgw.ts";
 
 const TIMEOUT = 180_000;
 const ROOT = resolve(import.meta.dir, "..", "..");
@@ -222,7 +224,7 @@ describe("docker-compose.example.yml", () => {
     `is valid YAML with the documented structure, and valid for \`${validatorArgv?.join(" ") ?? "docker-compose"} config\`${validator.note}`,
     () => {
       // Structure checks run in every case; the validator runs when one is installed (always in CI).
-      expect(Object.keys(compose.services).sort()).toEqual(["app", "backup", "db", "db-init"]);
+      expect(Object.keys(compose.services).sort()).toEqual(["app", "backup", "backup-offsite", "db", "db-init"]);
       if (!useTool(validator)) return;
       const dir = mkdtempSync(join(tmpdir(), "netraven-compose-"));
       try {
@@ -262,6 +264,21 @@ describe("docker-compose.example.yml", () => {
     expect(Object.keys(compose.volumes).sort()).toEqual(["backups", "pgdata"]);
     expect(backup.command.join("\n")).toContain("netraven-db backup --dir /backups --keep-days 7");
     expect(Number(backup.environment.BACKUP_INTERVAL_SECONDS)).toBe(86_400);
+
+    // The off-site sidecar: only with its profile (its secrets need not exist otherwise), to the bucket only, with
+    // public keys and bucket keys as secret files, the bucket and endpoint passed through from the shell or .env.
+    const offsite = compose.services["backup-offsite"];
+    expect(offsite.profiles).toEqual(["offsite"]);
+    expect(offsite.entrypoint).toBeUndefined();
+    expect(offsite.depends_on).toEqual({ "db-init": { condition: "service_completed_successfully" } });
+    expect(offsite.volumes).toBeUndefined();
+    expect(offsite.command.join("\n")).toContain('netraven-db backup --dir "$${NETRAVEN_BACKUP_BUCKET_URL}" --keep-days 30 --retry 30');
+    expect(offsite.environment.NETRAVEN_DB_RECIPIENTS_FILE).toBe("/run/secrets/backup_recipients");
+    expect(offsite.environment.AWS_ACCESS_KEY_ID_FILE).toBe("/run/secrets/s3_access_key_id");
+    expect(offsite.environment.AWS_SECRET_ACCESS_KEY_FILE).toBe("/run/secrets/s3_secret_access_key");
+    for (const passed of ["NETRAVEN_BACKUP_BUCKET_URL", "AWS_ENDPOINT_URL", "AWS_REGION", "NETRAVEN_DB_OBJECT_LOCK_DAYS"]) expect(offsite.environment[passed]).toBeNull();
+    expect(offsite.secrets.sort()).toEqual(["backup_recipients", "db_password", "s3_access_key_id", "s3_secret_access_key"]);
+    for (const key of Object.keys(offsite.environment)) expect(key).not.toMatch(/^AWS_(SECRET_ACCESS_KEY|ACCESS_KEY_ID|SESSION_TOKEN)$/);
 
     for (const service of Object.values(compose.services)) {
       for (const [key, value] of Object.entries(service.environment ?? {})) {
@@ -346,15 +363,87 @@ describe("docker-compose.example.yml", () => {
     TIMEOUT,
   );
 
+  test(
+    "the off-site sidecar's loop writes age-encrypted backups and their manifests to a bucket on the real S3 server; its health check sees it; without a bucket URL it stops with one line",
+    async () => {
+      requireAgeCli();
+      const server = await rgw();
+      const bucket = await server.createBucket();
+      const db = await createTestDatabase("nrt_offsite");
+      const pg = testServer();
+      const work = mkdtempSync(join(tmpdir(), "netraven-offsite-"));
+      try {
+        const bin = join(work, "bin");
+        mkdirSync(bin);
+        copyFileSync(requireBinary(), join(bin, "netraven-db"));
+        chmodSync(join(bin, "netraven-db"), 0o755);
+        const key = ageKeygen(work); // the identity stays with the test, as it stays off the Compose host
+        // The secret files, as docs/deployment.md's off-site step writes them.
+        writeFileSync(join(work, "db_password"), `${pg.password}\n`);
+        writeFileSync(join(work, "backup_recipients"), `${key.publicKey}\n`);
+        writeFileSync(join(work, "s3_access_key_id"), `${server.accessKeyId}\n`);
+        writeFileSync(join(work, "s3_secret_access_key"), `${server.secretAccessKey}\n`);
+        const service = compose.services["backup-offsite"];
+        const marker = join(work, "backup-offsite.ok");
+        const argv = containerArgv(service).map((word) => unescape(word).replaceAll("/tmp/backup-offsite.ok", marker));
+        const health = unescape(service.healthcheck.test[1] as string).replaceAll("/tmp/backup-offsite.ok", marker);
+        // The variables the file passes through (no value in it) come from the reader's shell or .env; the rest are
+        // the file's own, with the secrets' mount point mapped to this machine.
+        const url = `s3://${bucket}/netraven/`;
+        const shell: Record<string, string> = { NETRAVEN_BACKUP_BUCKET_URL: url, AWS_ENDPOINT_URL: server.endpoint, AWS_REGION: server.region };
+        const env: Record<string, string> = { PATH: `${bin}:/usr/bin:/bin`, HOME: work };
+        for (const [name, value] of Object.entries(service.environment as Record<string, string | null>)) {
+          if (value !== null) env[name] = String(value).replace("/run/secrets", work);
+          else if (shell[name] !== undefined) env[name] = shell[name]!;
+        }
+        Object.assign(env, { PGHOST: "127.0.0.1", PGPORT: String(pg.port), PGUSER: pg.user, PGDATABASE: db.name, BACKUP_INTERVAL_SECONDS: "1" });
+        expect(spawnSync(join(bin, "netraven-db"), ["init"], { env, encoding: "utf8" }).status).toBe(0);
+        expect(spawnSync("/bin/sh", ["-c", health]).status).not.toBe(0);
+
+        const good = await runContainer(argv, env, 8_000);
+        expect(good.output).toContain("backup-offsite: backup done; next in 1s");
+        expect(good.output).not.toContain("BACKUP FAILED");
+        for (const secret of [server.secretAccessKey, pg.password, key.secretKey]) expect(good.output).not.toContain(secret);
+        expect(spawnSync("/bin/sh", ["-c", health]).status).toBe(0);
+
+        // In the bucket: encrypted backups, each with its manifest (list reads the manifests), and the identity
+        // that never was on the "host" reads every byte of the newest.
+        const list = spawnSync(join(bin, "netraven-db"), ["list", "--dir", url, "--json"], { env, encoding: "utf8" });
+        expect(list.status).toBe(0);
+        const backups = JSON.parse(list.stdout).backups as Array<{ path: string; encrypted: boolean }>;
+        expect(backups.length).toBeGreaterThanOrEqual(1);
+        for (const b of backups) expect(`${b.path} ${b.encrypted}`).toMatch(/^s3:\/\/.*\/netraven_\d{8}_\d{6}\.sql\.gz\.age true$/);
+        const verify = spawnSync(join(bin, "netraven-db"), ["verify", backups[0]!.path, "--identity", key.identityFile], { env, encoding: "utf8" });
+        expect(`${verify.status} ${verify.stderr}`).toMatch(/^0 /);
+
+        // No bucket named in the shell or .env: the container stops at once, saying which variable is missing.
+        const { NETRAVEN_BACKUP_BUCKET_URL: _unset, ...withoutBucket } = env;
+        const missing = await runContainer(argv, withoutBucket, 5_000);
+        expect(missing.status).not.toBe(0);
+        expect(missing.status).not.toBeNull(); // exited by itself, not stopped by the timer
+        expect(missing.output).toContain("NETRAVEN_BACKUP_BUCKET_URL: is not set: give it s3://bucket/prefix/");
+      } finally {
+        rmSync(work, { recursive: true, force: true });
+        await server.deleteBucket(bucket).catch(() => undefined);
+      }
+    },
+    TIMEOUT,
+  );
+
   test("its secrets are the files the guide's secrets step creates (docs/deployment.md, run as written)", () => {
     const dir = mkdtempSync(join(tmpdir(), "netraven-secrets-"));
     try {
       const guide = fencedBlocks(join(ROOT, "docs", "deployment.md")).filter(isShellBlock).flatMap(shellCommands);
+      // The database secrets' step and the off-site step (its values from the reader's shell, as the guide says).
       const steps = guide.filter((c) => c.text.includes("umask 077"));
-      expect(steps).toHaveLength(1);
-      const result = spawnSync("/bin/sh", ["-c", steps[0]!.text], { cwd: dir, encoding: "utf8" });
-      expect(result.stderr).toBe("");
-      expect(result.status).toBe(0);
+      expect(steps).toHaveLength(2);
+      const shellEnv = { PATH: process.env.PATH ?? "/usr/bin:/bin", NETRAVEN_BACKUP_RECIPIENT: "age1example", AWS_ACCESS_KEY_ID: "EXAMPLEKEY", AWS_SECRET_ACCESS_KEY: "example-secret" };
+      for (const step of steps) {
+        const result = spawnSync("/bin/sh", ["-c", step.text], { cwd: dir, encoding: "utf8", env: shellEnv });
+        expect(`${step.text}: ${result.stderr}`).toBe(`${step.text}: `);
+        expect(result.status).toBe(0);
+      }
+      expect(readFileSync(join(dir, "secrets", "s3_secret_access_key"), "utf8")).toBe("example-secret\n");
       for (const [name, secret] of Object.entries(compose.secrets)) {
         expect(`${name}: ${secret.file} ${existsSync(join(dir, secret.file)) ? "created" : "never created by the guide"}`).toBe(`${name}: ${secret.file} created`);
         expect(statSync(join(dir, secret.file)).mode & 0o777).toBe(0o600);
