@@ -30,28 +30,52 @@ interface Mutation {
 let source: TestDatabase;
 let target: TestDatabase;
 let work: string;
-const originals: Record<"gzip" | "none", { bytes: Buffer; manifest: string }> = {} as never;
+/** gzipj2: a parallel backup (--jobs 2), one gzip member per table section, which the readers must take apart too. */
+type Kind = "gzip" | "none" | "gzipj2";
+const originals: Record<Kind, { bytes: Buffer; manifest: string }> = {} as never;
+const kindOf = (mutation: Mutation): Kind => (mutation.name.split("-")[0] === "gzipj2" ? "gzipj2" : mutation.name.startsWith("none") ? "none" : "gzip");
 
 beforeAll(async () => {
   source = await createTestDatabase();
   expect((await runBinary(["init"], { env: source.env })).status).toBe(0);
   await fillRealisticData(source.sql, { devices: 60 });
   work = tempDir("fuzz");
-  for (const compression of ["gzip", "none"] as const) {
-    const run = await runBinary(["backup", "--dir", work, "--compress", compression, "--prefix", `orig${compression}`, "--json"], { env: source.env });
+  for (const kind of ["gzip", "none", "gzipj2"] as const) {
+    const how = kind === "gzipj2" ? ["--compress", "gzip", "--jobs", "2"] : ["--compress", kind];
+    const run = await runBinary(["backup", "--dir", work, ...how, "--prefix", `orig${kind}`, "--json"], { env: source.env });
     expect(run.status).toBe(0);
     const path = JSON.parse(run.stdout).path as string;
-    originals[compression] = { bytes: readFileSync(path), manifest: readFileSync(`${path}.json`, "utf8") };
+    originals[kind] = { bytes: readFileSync(path), manifest: readFileSync(`${path}.json`, "utf8") };
   }
+  // The parallel backup really is several members (else its cases would repeat the serial ones).
+  expect(gzipMembers(originals.gzipj2.bytes)).toBeGreaterThan(gzipMembers(originals.gzip.bytes));
   target = await createTestDatabase();
   expect((await runBinary(["init"], { env: target.env })).status).toBe(0);
   await fillRealisticData(target.sql, { devices: 30 });
 });
 
-function mutations(): Mutation[] {
+/** Gzip members in a file: each starts with the magic 1f 8b 08 (a lower bound is enough for the check above). */
+function gzipMembers(bytes: Buffer): number {
+  let count = 0;
+  for (let i = bytes.indexOf(Buffer.from([0x1f, 0x8b, 0x08])); i >= 0; i = bytes.indexOf(Buffer.from([0x1f, 0x8b, 0x08]), i + 3)) {
+    if (gunzipOk(bytes.subarray(i))) count++;
+  }
+  return count;
+}
+
+function gunzipOk(bytes: Buffer): boolean {
+  try {
+    gunzipSync(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function mutations(kinds: readonly Kind[] = ["gzip", "none"]): Mutation[] {
   const random = prng(20261125);
   const list: Mutation[] = [];
-  for (const compression of ["gzip", "none"] as const) {
+  for (const compression of kinds) {
     const bytes = originals[compression].bytes;
     for (let i = 0; i < 60; i++) {
       const cut = Math.floor(random() * bytes.length);
@@ -94,7 +118,7 @@ function writeCase(dir: string, mutation: Mutation, index: number): string {
   const path = join(dir, name);
   writeFileSync(path, mutation.data);
   if (mutation.manifest) {
-    const original = mutation.name.startsWith("gzip") ? originals.gzip.manifest : originals.none.manifest;
+    const original = originals[kindOf(mutation)].manifest;
     writeFileSync(`${path}.json`, original.replace(/"file": "[^"]+"/, `"file": "${name}"`));
   }
   return path;
@@ -133,9 +157,32 @@ describe("damaged backups", () => {
     let index = 0;
     for (const mutation of list) {
       const path = writeCase(dir, mutation, index++);
-      const original = mutation.name.startsWith("none") ? originals.none.bytes : originals.gzip.bytes;
-      expectRefused(await runBinary(["verify", path], { timeoutMs: 30_000 }), mutation, original);
+      expectRefused(await runBinary(["verify", path], { timeoutMs: 30_000 }), mutation, originals[kindOf(mutation)].bytes);
     }
+  }, 600_000);
+
+  test("a parallel backup's file (--jobs 2, a gzip member per table section): verify refuses every mutation of it", async () => {
+    const dir = tempDir("fuzz-verify-j2");
+    const list = mutations(["gzipj2"]);
+    expect(list.length).toBeGreaterThan(150);
+    let index = 0;
+    for (const mutation of list) {
+      const path = writeCase(dir, mutation, index++);
+      expectRefused(await runBinary(["verify", path], { timeoutMs: 30_000 }), mutation, originals[kindOf(mutation)].bytes);
+    }
+  }, 600_000);
+
+  test("restore --jobs 2 refuses a sample of them (serial and parallel backups) before touching the database", async () => {
+    const before = await tableChecksums(target.sql);
+    const dir = tempDir("fuzz-restore-j2");
+    const list = mutations(["gzip", "none", "gzipj2"]).filter((_, i) => i % 10 === 5);
+    expect(list.some((m) => kindOf(m) === "gzipj2")).toBe(true);
+    let index = 0;
+    for (const mutation of list) {
+      const path = writeCase(dir, mutation, index++);
+      expectRefused(await runBinary(["restore", path, "--yes", "--jobs", "2"], { env: target.env, timeoutMs: 30_000 }), mutation, originals[kindOf(mutation)].bytes);
+    }
+    expect(await tableChecksums(target.sql)).toEqual(before);
   }, 600_000);
 
   test("restore refuses a sample of them before touching the database", async () => {
@@ -145,8 +192,7 @@ describe("damaged backups", () => {
     let index = 0;
     for (const mutation of list) {
       const path = writeCase(dir, mutation, index++);
-      const original = mutation.name.startsWith("none") ? originals.none.bytes : originals.gzip.bytes;
-      expectRefused(await runBinary(["restore", path, "--yes"], { env: target.env, timeoutMs: 30_000 }), mutation, original);
+      expectRefused(await runBinary(["restore", path, "--yes"], { env: target.env, timeoutMs: 30_000 }), mutation, originals[kindOf(mutation)].bytes);
     }
     expect(await tableChecksums(target.sql)).toEqual(before);
   }, 600_000);
