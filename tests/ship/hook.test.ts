@@ -432,7 +432,7 @@ function onHost(dir: string, command: string): void {
 
 /** The guide's secrets step, exactly as written: `umask 077`, files owned by the host user. */
 function createSecrets(dir: string): void {
-  onHost(dir, guideCommand("creates the secrets with umask 077", (c) => c.text.includes("umask 077")).text);
+  onHost(dir, guideCommand("creates the database secrets with umask 077", (c) => c.text.includes("umask 077") && c.text.includes("secrets/db_password")).text);
 }
 
 /** The guide's ownership step for the image's postgres user (`chown 999 ...`), with this machine's stand-in uid. */
