@@ -16,6 +16,7 @@ import { renderComments, renderCreateTable, renderForeignKeys, renderIndex, rend
 import type { BackupStore } from "../storage/store.ts";
 import { waitForDrain } from "../streams.ts";
 import type { StagingOptions } from "./staging.ts";
+import { toastCompressionForLoad } from "./toast.ts";
 import { readWithProgress, type CheckedBackup } from "./verify.ts";
 
 interface Load {
@@ -49,6 +50,7 @@ export async function loadIntoStagingParallel(connection: Connection, jobs: numb
   let load: Load | undefined;
   const loaded: Array<{ name: string; rows: number }> = [];
   try {
+    const toast = await toastCompressionForLoad(pool[0]!);
     await pool[0]!.unsafe(`CREATE SCHEMA ${quoteIdent(staging)}`);
     await readWithProgress(
       store,
@@ -65,6 +67,7 @@ export async function loadIntoStagingParallel(connection: Connection, jobs: numb
           const writable = new Promise<Writable>((resolve) => (opened = resolve));
           const committed = sql
             .begin(async (tx: TransactionSql) => {
+              if (toast) await tx.unsafe(toast);
               await tx.unsafe(renderCreateTable(block.table, staging, { keys: false }).sql);
               // FREEZE: the table was created in this transaction (see staging.ts).
               const copy = (await tx.unsafe(`COPY ${quoteIdent(staging)}.${quoteIdent(block.table.name)} (${columns}) FROM STDIN WITH (FREEZE)`).writable()) as Writable;

@@ -14,6 +14,7 @@ import { renderTablesForLoad } from "../schema/render.ts";
 import type { BackupStore } from "../storage/store.ts";
 import { waitForDrain } from "../streams.ts";
 import type { ReadHandlers } from "./read.ts";
+import { toastCompressionForLoad } from "./toast.ts";
 import { readWithProgress, type CheckedBackup } from "./verify.ts";
 
 export interface StagingOptions {
@@ -62,6 +63,8 @@ export function loadIntoStaging(tx: TransactionSql, store: BackupStore, name: st
  * each block streamed into its table, then keys, indexes and foreign keys.
  */
 export async function loadBlocksIntoStaging(tx: TransactionSql, staging: string, options: StagingOptions, read: (handlers: ReadHandlers) => Promise<unknown>): Promise<Array<{ name: string; rows: number }>> {
+  const toast = await toastCompressionForLoad(tx);
+  if (toast) await tx.unsafe(toast);
   await tx.unsafe(`CREATE SCHEMA ${quoteIdent(staging)}`);
   const { before, after } = renderTablesForLoad(staging);
   await tx.unsafe(before.map((s) => s.sql).join(";\n")).simple();
