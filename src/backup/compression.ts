@@ -4,6 +4,7 @@
 import { createGunzip, createGzip, createZstdCompress, createZstdDecompress, constants } from "node:zlib";
 import type { Transform } from "node:stream";
 import { DEFAULTS } from "../defaults.ts";
+import { READ_CHUNK_BYTES } from "../streams.ts";
 
 export const COMPRESSIONS = ["gzip", "zstd", "none"] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
@@ -27,8 +28,8 @@ export function createCompressor(compression: Compression, level = defaultLevel(
 }
 
 export function createDecompressor(compression: Compression): Transform | undefined {
-  if (compression === "gzip") return createGunzip({ chunkSize: CHUNK_BYTES });
-  if (compression === "zstd") return createZstdDecompress({ chunkSize: CHUNK_BYTES });
+  if (compression === "gzip") return createGunzip({ chunkSize: READ_CHUNK_BYTES });
+  if (compression === "zstd") return createZstdDecompress({ chunkSize: READ_CHUNK_BYTES });
   return undefined;
 }
 

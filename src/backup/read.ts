@@ -15,6 +15,7 @@ import { CopyRows, HandlerFailure, inHandler, NEWLINE, scanChunks, type ChunkSca
 import { memoryGuard } from "./memory.ts";
 import { plaintext, readError, takeHeader } from "./plaintext.ts";
 import { crc32Hex, parseTableEnd, parseTrailer, TRAILER_START } from "./sections.ts";
+import { READ_CHUNK_BYTES } from "../streams.ts";
 
 export interface BlockStart {
   table: TableDef;
@@ -172,7 +173,7 @@ async function parseBackup(store: BackupStore, name: string, handlers: ReadHandl
     return -1;
   };
 
-  const source: Readable = Readable.from(rest, { objectMode: false, highWaterMark: 1024 * 1024 });
+  const source: Readable = Readable.from(rest, { objectMode: false, highWaterMark: READ_CHUNK_BYTES });
   const inflate = createDecompressor(compression);
   const stream: AsyncIterable<Buffer> = inflate ? (source.pipe(inflate) as unknown as AsyncIterable<Buffer>) : source;
   source.on("error", (error) => inflate?.destroy(error));

@@ -10,6 +10,7 @@ import { Sha256Counter, type Digest } from "../checksum.ts";
 import { Errors } from "../errors.ts";
 import { fileError, fsyncPath, PARTIAL_MARK, partialPath, processAlive, writeFileAtomic } from "../files.ts";
 import { log } from "../log.ts";
+import { READ_CHUNK_BYTES } from "../streams.ts";
 import type { BackupSink, BackupStore, StoredFile } from "./store.ts";
 
 /** The kernel is asked to write the file out every this many bytes, so the final fsync is short. */
@@ -154,7 +155,7 @@ export class LocalStore implements BackupStore {
   }
 
   read(name: string, options: { start?: number } = {}): Readable {
-    return createReadStream(this.describe(name), { start: options.start ?? 0, highWaterMark: 1024 * 1024 });
+    return createReadStream(this.describe(name), { start: options.start ?? 0, highWaterMark: READ_CHUNK_BYTES });
   }
 
   async readText(name: string): Promise<string | undefined> {
