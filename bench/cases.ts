@@ -64,6 +64,8 @@ export const MEASUREMENTS = [
   { id: "pgrestore.j1", side: "theirs", label: "pg_restore -j 1 (of the -Fd dump)" },
   { id: "pgrestore.j2", side: "theirs", label: "pg_restore -j 2 (of the -Fd dump)" },
   { id: "pgrestore.j4", side: "theirs", label: "pg_restore -j 4 (of the -Fd dump)" },
+  // Our restore stores long values with lz4 (src/backup/toast.ts); pg_restore can be told to as well.
+  { id: "pgrestore.j2.lz4", side: "theirs", label: "pg_restore -j 2 with PGOPTIONS='-c default_toast_compression=lz4'" },
   // Object storage (issue 14): ours straight to and from the bucket, against a local backup or restore plus the
   // AWS CLI moving the same objects (the backup and its manifest).
   { id: "ours.s3.backup.gzip", side: "ours", label: "netraven-db backup --dir s3://BUCKET/bench/ (gzip)", s3: true },
@@ -105,6 +107,7 @@ export const ROWS: readonly RowDef[] = [
   { id: "restore-pgrestore-j1", title: "restore .sql vs pg_restore -j 1", ours: "ours.restore.none", theirs: "pgrestore.j1", throughput: true },
   { id: "restore-pgrestore-j2", title: "restore .sql vs pg_restore -j 2", ours: "ours.restore.none", theirs: "pgrestore.j2", throughput: true },
   ...JOBS.map((n): RowDef => ({ id: `backup-gzip-j${n}`, title: `backup gzip --jobs ${n} vs pg_dump -Fd -j ${n}`, ours: `ours.backup.gzip.j${n}`, theirs: `pgdump.dir.j${n}`, throughput: true })),
+  { id: "restore-gzip-pgrestore-lz4", title: "restore .sql.gz vs pg_restore -j 2 storing long values with lz4 too", ours: "ours.restore.gzip", theirs: "pgrestore.j2.lz4", throughput: true },
   ...JOBS.map((n): RowDef => ({ id: `restore-gzip-j${n}`, title: `restore .sql.gz --jobs ${n} vs pg_restore -j ${n}`, ours: `ours.restore.gzip.j${n}`, theirs: `pgrestore.j${n}`, throughput: true })),
   { id: "verify-gzip", title: "verify .sql.gz", ours: "ours.verify.gzip", theirs: "ref.verify.gzip", throughput: true },
   { id: "verify-zstd", title: "verify .sql.zst", ours: "ours.verify.zstd", theirs: "ref.verify.zstd", throughput: true },

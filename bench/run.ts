@@ -536,6 +536,17 @@ export async function run(options: Options): Promise<Results> {
           );
         }
 
+        // pg_restore -j 2 given the same TOAST compression as our restore uses (context for the lz4 choice).
+        pair(
+          rep,
+          () => undefined,
+          () =>
+            restoreInto("pgrestore.j2.lz4", (t) => ({
+              ...theirs(`PGOPTIONS='-c default_toast_compression=lz4' pg_restore -j 2 --exit-on-error -d URL DIR`, [PG_RESTORE, "-j", "2", "--exit-on-error", "-d", url(t), files["pg_dump -Fd (directory, gzip 6)"]!]),
+              env: { ...baseEnv, PGOPTIONS: "-c default_toast_compression=lz4" },
+            })),
+        );
+
         // Object storage (issue 14): ours straight to and from a bucket, against a local backup (restore) plus the
         // AWS CLI moving the same objects, the backup and its manifest (`--recursive` over a directory or prefix
         // that holds just those two). Both restores read the object our S3 backup wrote. A bucket per repetition,
