@@ -4,7 +4,9 @@
 import { createGunzip, createGzip, createZstdCompress, createZstdDecompress, constants } from "node:zlib";
 import type { Transform } from "node:stream";
 import { DEFAULTS } from "../defaults.ts";
+import { runtime } from "../runtime.ts";
 import { READ_CHUNK_BYTES } from "../streams.ts";
+import { createMultiFrameZstdDecompress } from "./zstd-frames.ts";
 
 export const COMPRESSIONS = ["gzip", "zstd", "none"] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
@@ -29,7 +31,8 @@ export function createCompressor(compression: Compression, level = defaultLevel(
 
 export function createDecompressor(compression: Compression): Transform | undefined {
   if (compression === "gzip") return createGunzip({ chunkSize: READ_CHUNK_BYTES });
-  if (compression === "zstd") return createZstdDecompress({ chunkSize: READ_CHUNK_BYTES });
+  // Deno's reads only the first frame (zstd-frames.ts); Bun's reads them all, as the zstd tool does.
+  if (compression === "zstd") return runtime.name === "Deno" ? createMultiFrameZstdDecompress({ chunkSize: READ_CHUNK_BYTES }) : createZstdDecompress({ chunkSize: READ_CHUNK_BYTES });
   return undefined;
 }
 
