@@ -378,7 +378,19 @@ function bucket(): Bucket {
 }
 
 function substitute(text: string): string {
-  let out = "";
+  return substitutedParts(text)
+    .map((p) => p.text)
+    .join("");
+}
+
+/** The text in pieces: what the page says as written, and what a substitution put in its place. */
+function substitutedParts(text: string): Array<{ text: string; substituted: boolean }> {
+  const parts: Array<{ text: string; substituted: boolean }> = [];
+  const literal = (ch: string) => {
+    const last = parts.at(-1);
+    if (last && !last.substituted) last.text += ch;
+    else parts.push({ text: ch, substituted: false });
+  };
   let i = 0;
   scan: while (i < text.length) {
     for (const [pattern, replace] of SUBSTITUTIONS) {
@@ -386,14 +398,14 @@ function substitute(text: string): string {
       sticky.lastIndex = i;
       const match = sticky.exec(text);
       if (match && match[0].length > 0) {
-        out += replace(match[0]);
+        parts.push({ text: replace(match[0]), substituted: true });
         i += match[0].length;
         continue scan;
       }
     }
-    out += text[i++];
+    literal(text[i++]!);
   }
-  return out;
+  return parts;
 }
 
 /** The newest backup whose name ends with `suffix` (".sql.gz", ".sql.zst", ".sql"). */
@@ -750,9 +762,14 @@ function troubleshootingQuotes(): string[] {
 
 /** A quoted message as a pattern: numbers may differ, `...`/`(...)`/N stand for anything, paths are substituted. */
 function quotePattern(quote: string): RegExp {
-  const escaped = substitute(quote).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   const number = "\\d+(?:\\.\\d+)?";
-  return new RegExp(escaped.replace(/\\\.\\\.\\\./g, ".*").replace(/\d+(\\\.\d+)?/g, number).replace(/\bN\b/g, number));
+  // "...", numbers and N are placeholders only in the page's own words: a substituted path (a temp dir such as
+  // netraven-docs-N54arn) is matched exactly.
+  const pattern = substitutedParts(quote)
+    .map((p) => (p.substituted ? escape(p.text) : escape(p.text).replace(/\\\.\\\.\\\./g, ".*").replace(/\d+(\\\.\d+)?/g, number).replace(/\bN\b/g, number)))
+    .join("");
+  return new RegExp(pattern);
 }
 
 describe("docs/deployment.md Troubleshooting: every message it quotes is what the binary prints", () => {
