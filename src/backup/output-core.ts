@@ -4,7 +4,7 @@
 // can be started, the same function runs in-process. Messages are handled strictly in order.
 import { crc32 } from "node:zlib";
 import type { Transform } from "node:stream";
-import { createCompressor } from "./compression.ts";
+import { compressorOwnsChunks, createCompressor } from "./compression.ts";
 import { memoryGuard } from "./memory.ts";
 import type { OutputScope, ToOutput } from "./output-protocol.ts";
 import { crc32Hex, renderTableEnd, renderTrailer } from "./sections.ts";
@@ -20,6 +20,8 @@ function countRows(data: Uint8Array): number {
 export function runOutput(scope: OutputScope): void {
   let failed = false;
   let compressor: Transform | undefined;
+  /** One-shot compressors give each chunk a buffer of its own: those go to the main thread without a copy. */
+  let ownChunks = false;
   let table: { name: string; crc: number; rows: number } | undefined;
   /** Uncompressed bytes of the script so far, and rows of every table so far: for the trailer. */
   let dataBytes = 0;
@@ -36,9 +38,10 @@ export function runOutput(scope: OutputScope): void {
     const e = error as { message?: string; code?: string };
     scope.postMessage({ type: "error", message: String(e?.message ?? error), code: typeof e?.code === "string" ? e.code : undefined });
   };
-  /** Compressed bytes may share one ArrayBuffer with the compressor's next output: send a copy of our part. */
+  /** Compressed bytes may share one ArrayBuffer with the compressor's next output: then send a copy of our part. */
   const sendOut = (chunk: Uint8Array) => {
-    const copy = chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.length) as ArrayBuffer;
+    const whole = ownChunks && chunk.byteOffset === 0 && chunk.length === chunk.buffer.byteLength && chunk.buffer instanceof ArrayBuffer;
+    const copy = whole ? (chunk.buffer as ArrayBuffer) : (chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.length) as ArrayBuffer);
     scope.postMessage({ type: "out", data: copy, length: copy.byteLength }, [copy]);
   };
   /** Our own lines (table ends, trailer) go the way the batches go, then `then` runs. */
@@ -58,6 +61,7 @@ export function runOutput(scope: OutputScope): void {
         tables = message.counted?.tables ?? 0;
         rowsTotal = message.counted?.rows ?? 0;
         compressor = createCompressor(message.compression, message.level);
+        ownChunks = compressorOwnsChunks(message.compression);
         compressor?.on("data", (chunk: Uint8Array) => {
           if (!failed) sendOut(chunk);
         });
