@@ -1,6 +1,7 @@
-// Streams one `COPY ... TO STDOUT` to the output thread. postgres.js hands over one row per chunk; handling them one
-// by one is ~35x slower in Bun (issue 21252), so rows are gathered into ~256 KiB batches first. The socket is paused
-// while the output thread is behind, so memory stays bounded however fast the server sends.
+// Streams one `COPY ... TO STDOUT` to the output thread. postgres.js (as patched by build/patch-postgres.mjs) hands
+// over the rows of each socket read as one chunk; chunks are gathered into ~256 KiB batches, the output thread's
+// unit of work. The socket is paused while the output thread is behind, so memory stays bounded however fast the
+// server sends.
 import type { Readable } from "node:stream";
 import type { OutputThread } from "./output-thread.ts";
 

@@ -1,5 +1,4 @@
-// Bounded memory for long streams. postgres.js hands every COPY row over as its own Buffer cut from 8 KiB socket
-// reads, and a restore or verify inflates the file in 256 KiB chunks: a backup or restore makes garbage at the rate
+// Bounded memory for long streams. Bun hands every socket read over as a fresh buffer of up to 512 KiB, and a restore or verify inflates the file in 256 KiB chunks: a backup or restore makes garbage at the rate
 // it moves data, and Bun's collector let it pile up (peak RSS grew with the size of the backup, past 180 MB at 2 GB).
 // Every few MB the stream checks the process's RSS; above a soft limit, and then only once it has grown by HEADROOM
 // since the last collection, it runs a full collection of its thread's heap (a few ms: the live heap is small).

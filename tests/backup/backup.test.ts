@@ -253,6 +253,30 @@ describe("retention and failures", () => {
     expect(ours).toEqual([last.file.split("/").pop()!]);
   });
 
+  test("what the definitions do not know is left out and named; a defined column that is missing refuses the backup", async () => {
+    const db = await initialisedWithData(50);
+    const dir = tempDir("bk");
+    await db.sql.unsafe(`create table netraven.notes (id int primary key, body text); insert into netraven.notes values (1, 'x');
+      alter table netraven.devices add column nickname text default 'nick-secret'`);
+    const run = await runBinary(["backup", "--dir", dir, "--json"], { env: db.env });
+    expect(run.status).toBe(0);
+    expect(run.stderr).toContain(`table netraven.notes is not in the definitions and is NOT in this backup`);
+    expect(run.stderr).toContain("column devices.nickname is not in the definitions and is NOT in this backup");
+    const file = JSON.parse(run.stdout).path as string;
+    const manifest = JSON.parse(readFileSync(`${file}.json`, "utf8"));
+    expect(manifest.skipped_tables).toEqual(["notes"]);
+    expect(manifest.tables.find((t: { name: string }) => t.name === "devices").columns).not.toContain("nickname");
+    const script = spawnSync("bash", ["-c", `gunzip -c "${file}"`], { encoding: "utf8", maxBuffer: 64 << 20 }).stdout;
+    expect(script).not.toContain("nick-secret");
+    expect(script).not.toMatch(/notes/);
+
+    await db.sql.unsafe(`alter table netraven.devices drop column hostname`);
+    const refused = await runBinary(["backup", "--dir", dir], { env: db.env });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain(`cannot back up schema "netraven": column devices.hostname is missing`);
+    expect(backupsIn(dir)).toEqual([file.split("/").pop()!]);
+  });
+
   test("a failed backup exits non-zero and leaves no partial file", async () => {
     const db = await initialisedWithData(400);
     const dir = tempDir("bk");
