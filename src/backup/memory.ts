@@ -1,5 +1,6 @@
-// Bounded memory for long streams. Bun hands every socket read over as a fresh buffer of up to 512 KiB, and a restore or verify inflates the file in 256 KiB chunks: a backup or restore makes garbage at the rate
-// it moves data, and Bun's collector let it pile up (peak RSS grew with the size of the backup, past 180 MB at 2 GB).
+// Bounded memory for long streams. Bun hands every socket read over as a fresh buffer of up to 512 KiB, and a
+// restore or verify inflates the file in 64 KiB chunks: a backup or restore makes garbage at the rate it moves data,
+// and Bun's collector let it pile up (peak RSS grew with the size of the backup, past 180 MB at 2 GB).
 // Every few MB the stream checks the process's RSS; above a soft limit, and then only once it has grown by HEADROOM
 // since the last collection, it runs a full collection of its thread's heap (a few ms: the live heap is small).
 // Bun only: elsewhere (Deno) this does nothing and memory is left to the runtime.
