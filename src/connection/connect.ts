@@ -49,7 +49,7 @@ async function tryHost(settings: ConnectionSettings, target: HostTarget, wanted:
   // libpq's connect_timeout: per host, for everything up to a usable session.
   const timer = seconds === null ? undefined : setTimeout(() => client.abort(streamError("CONNECT_TIMEOUT", `no answer within connect_timeout (${seconds} s)`)), seconds * 1000);
   try {
-    const server = { ...(await probe(client.sql, target)), address: client.address() };
+    const server = { ...(await probe(client, target)), address: client.address() };
     const role = mismatch(wanted, server);
     if (role) {
       await closeWithoutWaiting(client.sql);
