@@ -8,6 +8,11 @@ import { DEFAULTS } from "./defaults.ts";
 import { Errors } from "./errors.ts";
 import { describeFsError } from "./files.ts";
 
+// zod compiles each object schema into generated code on its first parse, which pays off over thousands of parses;
+// a command parses each schema a few times, and the first parse of a backup manifest took 4.7-7.3 ms with the
+// compilation against 2.0-3.9 ms without (every command parses settings, every backup reads manifests).
+z.config({ jitless: true });
+
 export type Env = Record<string, string | undefined>;
 
 export interface RetrySettings {

@@ -16,6 +16,8 @@ export interface RetentionPolicy {
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 export async function applyRetention(store: BackupStore, prefix: string, policy: RetentionPolicy, now = new Date()): Promise<string[]> {
+  // Keep forever, keep any number: nothing can be deleted, so nothing needs to be listed and read.
+  if (policy.keepDays === 0 && policy.keep === 0) return [];
   const ours = (await listBackups(store)).filter((b) => b.prefix === prefix && b.manifest !== undefined);
   const deleted: string[] = [];
   for (const [index, backup] of ours.entries()) {
