@@ -23,6 +23,16 @@ interface Load {
   writable: Writable;
   /** Settles when the table's transaction has committed (or failed). */
   committed: Promise<void>;
+  /** The rows the reader counted in the block: how large the table's index builds are. */
+  setRows(rows: number): void;
+}
+
+/** Statements run in order on one connection: a table's primary key and comments, or one of its other indexes. */
+interface Build {
+  rows: number;
+  statements: string[];
+  /** Builds that may start once this one is done (a table's indexes wait for its primary key: both lock the table). */
+  then: Build[];
 }
 
 /** Runs `work` on each of `items` over the connections in `pool`, as many at once as there are connections. */
@@ -35,17 +45,65 @@ async function spread<T>(pool: Sql[], items: readonly T[], work: (sql: Sql, item
   );
 }
 
+/** A table's key, indexes and comments as builds: the key first, then each index on whichever connection is free. */
+function buildsFor(def: TableDef, rows: number, staging: string): Build {
+  const indexes: Build[] = def.indexes.map((ix) => ({ rows, statements: [renderIndex(def, ix, staging).sql], then: [] }));
+  return { rows, statements: [...renderPrimaryKey(def, staging), ...renderComments(def, staging)].map((s) => s.sql), then: indexes };
+}
+
 export async function loadIntoStagingParallel(connection: Connection, jobs: number, store: BackupStore, name: string, backup: CheckedBackup, staging: string, options: StagingOptions): Promise<Array<{ name: string; rows: number }>> {
   const pool: Sql[] = Array.from({ length: jobs }, () => connection.another());
   const free: Sql[] = [...pool];
+  // The reader comes first: it streams the file, and a COPY it waits for holds up every table after it.
   const waiters: Array<(sql: Sql) => void> = [];
-  const release = (sql: Sql): void => {
-    if (waiters.length) waiters.shift()!(sql);
-    else free.push(sql);
-  };
-  const acquire = () => (free.length ? Promise.resolve(free.pop()!) : new Promise<Sql>((resolve) => waiters.push(resolve)));
+  // Tables already committed get their keys and indexes while the reader goes on (like pg_restore -j), on at most
+  // jobs - 1 connections until the file is read, then on all of them, largest table first.
+  const builds: Build[] = [];
+  let building = 0;
+  let reading = true;
+  let idle: { resolve(): void; reject(error: unknown): void } | undefined;
   let failure: unknown;
   let failed = false;
+  const fail = (error: unknown): void => {
+    failure ??= error;
+    idle?.reject(failure);
+  };
+  const dispatch = (): void => {
+    while (free.length > 0) {
+      if (waiters.length > 0) waiters.shift()!(free.pop()!);
+      else if (failure === undefined && builds.length > 0 && building < (reading ? jobs - 1 : jobs)) runBuild(free.pop()!);
+      else break;
+    }
+    if (!reading && building === 0 && builds.length === 0) idle?.resolve();
+  };
+  const release = (sql: Sql): void => {
+    free.push(sql);
+    dispatch();
+  };
+  const runBuild = (sql: Sql): void => {
+    builds.sort((a, b) => b.rows - a.rows);
+    const build = builds.shift()!;
+    building++;
+    // While the file is read, a build gets no parallel workers: the COPY in progress is the critical path, and
+    // the workers would take the cores it and the reader need. Afterwards the server's own setting applies again.
+    const workers = reading ? "SET max_parallel_maintenance_workers = 0" : "RESET max_parallel_maintenance_workers";
+    void (async () => {
+      await sql.unsafe(workers);
+      for (const statement of build.statements) await sql.unsafe(statement);
+    })().then(
+      () => {
+        building--;
+        builds.push(...build.then);
+        release(sql);
+      },
+      (error) => {
+        building--;
+        fail(error);
+        release(sql);
+      },
+    );
+  };
+  const acquire = () => (free.length ? Promise.resolve(free.pop()!) : new Promise<Sql>((resolve) => waiters.push(resolve)));
   const commits: Promise<void>[] = [];
   let load: Load | undefined;
   const loaded: Array<{ name: string; rows: number }> = [];
@@ -61,10 +119,14 @@ export async function loadIntoStagingParallel(connection: Connection, jobs: numb
         onBlockStart: async (block) => {
           if (failure) throw failure;
           const sql = await acquire();
-          if (failure) throw failure;
+          if (failure) {
+            release(sql);
+            throw failure;
+          }
           const columns = block.columns.map(quoteIdent).join(", ");
           let opened!: (writable: Writable) => void;
           const writable = new Promise<Writable>((resolve) => (opened = resolve));
+          let rows = 0;
           const committed = sql
             .begin(async (tx: TransactionSql) => {
               if (toast) await tx.unsafe(toast);
@@ -75,22 +137,26 @@ export async function loadIntoStagingParallel(connection: Connection, jobs: numb
               await finished(copy);
             })
             .then(
-              () => release(sql),
+              () => {
+                builds.push(buildsFor(block.table, rows, staging));
+                release(sql);
+              },
               (error) => {
-                failure ??= error;
+                fail(error);
                 release(sql);
                 throw error;
               },
             );
           committed.catch(() => undefined);
           commits.push(committed);
-          load = { writable: await Promise.race([writable, committed.then(() => writable)]), committed };
+          load = { writable: await Promise.race([writable, committed.then(() => writable)]), committed, setRows: (n: number) => (rows = n) };
         },
         onData: async (chunk) => {
           if (failure) throw failure;
           if (!load!.writable.write(chunk)) await Promise.race([waitForDrain(load!.writable), load!.committed]);
         },
         onBlockEnd: async (block, rows) => {
+          load!.setRows(rows);
           load!.writable.end();
           load = undefined;
           loaded.push({ name: block.table.name, rows });
@@ -104,17 +170,18 @@ export async function loadIntoStagingParallel(connection: Connection, jobs: numb
       throw error;
     });
     await Promise.all(commits);
+    if (failure) throw failure;
+    options.onProgress?.({ step: "Building keys, indexes and foreign keys", done: 0 });
     // Tables the backup holds no block for (none today, but the swap moves every defined table).
     const missing = allTables.filter((t) => !loaded.some((l) => l.name === t.name));
-    await spread(pool, missing, async (sql, def) => void (await sql.unsafe(renderCreateTable(def, staging, { keys: false }).sql)));
-    options.signal?.throwIfAborted();
-    options.onProgress?.({ step: "Building keys, indexes and foreign keys", done: 0 });
-    // Largest first, so the longest index builds do not start last.
-    const rowsOf = (def: TableDef) => loaded.find((l) => l.name === def.name)?.rows ?? 0;
-    const bySize = [...allTables].sort((a, b) => rowsOf(b) - rowsOf(a));
-    await spread(pool, bySize, async (sql, def) => {
-      for (const s of [...renderPrimaryKey(def, staging), ...def.indexes.map((ix) => renderIndex(def, ix, staging)), ...renderComments(def, staging)]) await sql.unsafe(s.sql);
-    });
+    await Promise.all(missing.map((def) => pool[0]!.unsafe(renderCreateTable(def, staging, { keys: false }).sql)));
+    builds.push(...missing.map((def) => buildsFor(def, 0, staging)));
+    const done = new Promise<void>((resolve, reject) => (idle = { resolve, reject }));
+    done.catch(() => undefined);
+    if (failure) throw failure;
+    reading = false;
+    dispatch();
+    await done;
     options.signal?.throwIfAborted();
     // Foreign keys once every key exists, one table's keys per connection at a time.
     await spread(pool, tablesInCreateOrder(), async (sql, def) => {
