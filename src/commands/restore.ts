@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { restartForLargeFile } from "../allocator.ts";
 import { preflight, restoreBackup, type RestorePlan } from "../backup/restore.ts";
 import { resolveJobs, resolveLockTimeoutMs, resolveRetry, resolveSchemaName, Schemas } from "../config.ts";
 import { resolveConnection } from "../connection/settings.ts";
@@ -43,6 +44,7 @@ export default defineCommand({
       const identities = await readIdentities(args.identity, env);
       const { store, name } = await openBackupFile(file, { env, setting: "FILE", retry: resolveRetry(args, env) });
       if (args["from-pg-dump"]) return restorePgDump(args, run, { env, file, store, name, lockTimeoutMs, target });
+      await restartForLargeFile(store, name);
       const backup = await preflight(store, name, { identities, onProgress: run.onProgress, signal: run.signal });
       // Without --schema/NETRAVEN_DB_SCHEMA the data goes back where it came from.
       const schema = resolveSchemaName(args.schema, env, backup.header.schema);

@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { restartForLargeFile } from "../allocator.ts";
 import { trialRestore, type TrialResult } from "../backup/trial.ts";
 import { verifyBackup } from "../backup/verify.ts";
 import { resolveLockTimeoutMs, resolveRetry } from "../config.ts";
@@ -28,6 +29,7 @@ export default defineCommand({
       const lockTimeoutMs = args.db ? resolveLockTimeoutMs(args["lock-timeout"], env) : 0;
       const identities = await readIdentities(args.identity, env);
       const { store, name } = await openBackupFile(file, { env, setting: "FILE", retry: resolveRetry(args, env), mustExist: false });
+      await restartForLargeFile(store, name);
       const result = await verifyBackup(store, name, { record: true, identities, onProgress: run.onProgress, signal: run.signal });
       const { summary } = result;
       if (!summary) {
