@@ -196,6 +196,23 @@ describe("restore --jobs", () => {
     expect(await stagingSchemas(target)).toEqual([]);
   });
 
+  test("a key that fails to build while later tables are still loading stops the load: old data intact, staging removed", async () => {
+    // users comes first in the file: its primary key is built while the bigger tables after it still stream in.
+    const source = await initialisedWithData(2000);
+    await source.sql.unsafe(`alter table netraven.users drop constraint users_pkey cascade;
+      drop index netraven.ix_users_username, netraven.ix_users_email;
+      insert into netraven.users select * from netraven.users limit 1`);
+    const { file } = await backupOnce(source, tempDir(), []);
+    const target = await initialisedWithData(60);
+    const before = await tableChecksums(target.sql);
+    const run = await runBinary(["restore", file, "--yes", "--jobs", "2"], { env: target.env });
+    expect(run.status).toBe(7);
+    expect(run.stderr).toContain("could not create unique index");
+    expect(run.stderr).toContain("nothing was changed");
+    expect(await tableChecksums(target.sql)).toEqual(before);
+    expect(await stagingSchemas(target)).toEqual([]);
+  });
+
   test("a staging schema left by a killed parallel restore is removed by the next restore, serial or parallel; a live one is not", async () => {
     const source = await initialisedWithData(100);
     const { file } = await backupOnce(source, tempDir(), []);

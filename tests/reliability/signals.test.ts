@@ -130,6 +130,21 @@ describe("a signal stops a command cleanly", () => {
     });
   }
 
+  test("restore of a large file restarts itself once (allocator.ts), and a signal then is handled the same: exit 143, the data unchanged", async () => {
+    const before = await tableChecksums(db.sql);
+    const release = await holdSchemaLock();
+    try {
+      // NETRAVEN_DB_BULK_BYTES=0: every file counts as large. The signal goes to the PID spawn returned, so it
+      // reaching the restarted binary's handler shows the restart kept the process.
+      const run = await runAndSignal(["restore", file, "--yes", "--verbose"], /Waiting for another netraven-db run/, "SIGTERM", { ...db.env, NETRAVEN_DB_BULK_BYTES: "0" });
+      expect({ status: run.status, errors: errorLines(run.stderr) }).toEqual({ status: 143, errors: ["netraven-db: error: restore interrupted by SIGTERM; nothing was changed"] });
+      expect(run.stderr.match(/restarting with MIMALLOC_PURGE_DELAY=-1/g)).toHaveLength(1);
+    } finally {
+      await release();
+    }
+    expect(await tableChecksums(db.sql)).toEqual(before);
+  });
+
   test("restore --json stopped by SIGTERM prints its JSON document", async () => {
     const release = await holdSchemaLock();
     try {
