@@ -4,16 +4,17 @@
 // is scrubbed of secrets before it is written.
 // consola/core: the logger without its fancy reporters and prompts, which cost ~9 ms of start-up we do not use.
 import { createConsola, type ConsolaReporter, type LogObject } from "consola/core";
-import { formatWithOptions } from "node:util";
 import { visible } from "./output.ts";
 import { scrub } from "./secrets.ts";
+import { stderr } from "./stdio.ts";
 
 export type Verbosity = "quiet" | "normal" | "verbose";
 
 const LEVEL: Record<Verbosity, number> = { quiet: 1, normal: 3, verbose: 4 };
 
-const tty = Boolean(process.stderr.isTTY) && !process.env.NO_COLOR;
-const colour = (code: number, text: string) => (tty ? `\u001B[${code}m${text}\u001B[0m` : text);
+// Read at the first line logged, not at start-up (stdio.ts says why).
+let tty: boolean | undefined;
+const colour = (code: number, text: string) => `\u001B[${code}m${text}\u001B[0m`;
 const TTY_LABEL: Record<string, string> = { success: colour(32, "✔ "), warn: colour(33, "⚠ warning: "), error: colour(31, "✖ error: "), fatal: colour(31, "✖ error: "), debug: colour(90, "· ") };
 const PLAIN_LABEL: Record<string, string> = { warn: "warning: ", error: "error: ", fatal: "error: ", debug: "debug: ", trace: "debug: " };
 
@@ -25,12 +26,26 @@ export function whileProgressShown(clear: (() => void) | undefined): void {
   clearLine = clear;
 }
 
+// Every call site logs one string; anything else is shown plainly rather than through node:util, whose import alone
+// costs milliseconds of every start.
+function argText(arg: unknown): string {
+  if (typeof arg === "string") return arg;
+  if (arg instanceof Error) return arg.message;
+  try {
+    return JSON.stringify(arg) ?? String(arg);
+  } catch {
+    return String(arg);
+  }
+}
+
 const reporter: ConsolaReporter = {
   log(entry: LogObject) {
     clearLine?.();
-    const text = visible(scrub(formatWithOptions({ colors: false }, ...entry.args)).replace(/\s*\n\s*/g, " "));
+    const stream = stderr();
+    tty ??= Boolean(stream.isTTY) && !process.env.NO_COLOR;
+    const text = visible(scrub(entry.args.map(argText).join(" ")).replace(/\s*\n\s*/g, " "));
     const line = tty ? `${TTY_LABEL[entry.type] ?? ""}${text}` : `netraven-db: ${PLAIN_LABEL[entry.type] ?? ""}${text}`;
-    process.stderr.write(`${line}\n`);
+    stream.write(`${line}\n`);
   },
 };
 

@@ -8,6 +8,7 @@ import { EXIT, Errors, exitStatusFor, renderExitCodes, SIGNAL_EXIT, type ExitSta
 import { routeSignals } from "./interrupt.ts";
 import { REPEATABLE } from "./commands/_args.ts";
 import { versionLine } from "./version.ts";
+import { flushUsed, stderr, stdout } from "./stdio.ts";
 
 
 const root = {
@@ -65,11 +66,11 @@ async function usage(command: CommandDef<any> | undefined, stream: NodeJS.WriteS
 export async function main(argv: string[]): Promise<ExitStatus> {
   const [first, ...rest] = argv;
   if (first === "--version" || first === "-v" || first === "version") {
-    process.stdout.write(`${versionLine()}\n`);
+    stdout().write(`${versionLine()}\n`);
     return EXIT.OK;
   }
   if (first === undefined || first === "--help" || first === "-h" || first === "help") {
-    const stream = first === undefined ? process.stderr : process.stdout;
+    const stream = first === undefined ? stderr() : stdout();
     stream.write(await usage(undefined, stream));
     return first === undefined ? EXIT.USAGE : EXIT.OK;
   }
@@ -79,7 +80,7 @@ export async function main(argv: string[]): Promise<ExitStatus> {
   }
   const command = await commands[first]();
   if (rest.includes("--help") || rest.includes("-h")) {
-    process.stdout.write(await usage(command, process.stdout));
+    stdout().write(await usage(command, stdout()));
     return EXIT.OK;
   }
   const json = rest.includes("--json");
@@ -100,6 +101,5 @@ routeSignals((signal) => process.exit(SIGNAL_EXIT[signal]));
 const status = await main(process.argv.slice(2));
 // Everything is done and every connection has sent its Terminate; waiting for the server to close its end of the
 // socket would only add milliseconds to every container start. Flush what we printed, then leave.
-const flushed = (stream: NodeJS.WriteStream) => new Promise<void>((resolve) => stream.write("", () => resolve()));
-await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+await flushUsed();
 process.exit(status);

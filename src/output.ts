@@ -1,6 +1,7 @@
 // Results on stdout (reports, list rows, --json documents), never mixed with log lines, and the small formatters
 // every command uses for them. Everything printed is scrubbed of secrets and made safe for a terminal.
 import { scrub } from "./secrets.ts";
+import { stdout } from "./stdio.ts";
 
 // Names come from outside (backup file names anyone with access to the volume can choose, database and schema
 // names): their control characters are shown as \xNN, never sent to the terminal as escape sequences.
@@ -13,11 +14,11 @@ export function visible(text: string): string {
 /** Results for people or machines: stdout, never mixed with log lines. */
 export function printResult(text: string): void {
   const clean = visible(scrub(text));
-  process.stdout.write(clean.endsWith("\n") ? clean : `${clean}\n`);
+  stdout().write(clean.endsWith("\n") ? clean : `${clean}\n`);
 }
 
 export function printJson(value: unknown): void {
-  process.stdout.write(`${scrub(JSON.stringify(value, null, 2))}\n`);
+  stdout().write(`${scrub(JSON.stringify(value, null, 2))}\n`);
 }
 
 const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];

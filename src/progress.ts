@@ -6,6 +6,7 @@
 // start-up time to every command for one line of output.
 import { whileProgressShown } from "./log.ts";
 import { formatBytes, formatDuration, visible } from "./output.ts";
+import { stderr } from "./stdio.ts";
 
 export interface Progress {
   /** What is being done: "Backing up", "Checksum", "Checking", "Loading". */
@@ -30,8 +31,10 @@ export interface ProgressLine {
 
 const REDRAW_MS = 200;
 
-export function progressLine(enabled: boolean, stream: NodeJS.WriteStream = process.stderr): ProgressLine {
-  if (!enabled || !stream.isTTY) return { update: () => undefined, clear: () => undefined };
+export function progressLine(enabled: boolean, terminal?: NodeJS.WriteStream): ProgressLine {
+  if (!enabled) return { update: () => undefined, clear: () => undefined };
+  const stream = terminal ?? stderr();
+  if (!stream.isTTY) return { update: () => undefined, clear: () => undefined };
   let drawn = false;
   const clear = () => {
     if (drawn) stream.write("\r\u001B[K");

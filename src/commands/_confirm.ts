@@ -2,6 +2,7 @@
 // a terminal it never asks: --yes is required (exit 9), so a script cannot hang on a prompt nobody sees.
 import { createInterface } from "node:readline/promises";
 import { Errors } from "../errors.ts";
+import { stderr } from "../stdio.ts";
 
 export interface Replacing {
   database: string;
@@ -11,12 +12,12 @@ export interface Replacing {
 
 async function ask(plan: Replacing, replacement: string, what: string): Promise<boolean> {
   const rows = plan.replacing.reduce((n, t) => n + t.estimatedRows, 0);
-  process.stderr.write(
+  stderr().write(
     `\nThis REPLACES schema "${plan.schema}" in database "${plan.database}": ${plan.replacing.length} tables with data (about ${rows} rows) will be dropped\n` +
       `and replaced by ${replacement}.\n` +
       `Nothing changes unless the whole ${what} succeeds.\n`,
   );
-  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  const prompt = createInterface({ input: process.stdin, output: stderr() });
   try {
     const answer = await prompt.question(`Type the database name (${plan.database}) to continue: `);
     return answer.trim() === plan.database;
