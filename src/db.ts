@@ -49,6 +49,8 @@ export interface Connection {
   close(): Promise<void>;
   /** One more connection to the server that answered (same host, database and settings), for parallel work. */
   another(): Sql;
+  /** The answer to ConnectOptions.firstQuery, when one was asked. */
+  firstResult?: Promise<unknown>;
 }
 
 /** A postgres.js client bound to one host; `abort` ends the connection attempt (connect_timeout, giving up). */

@@ -113,13 +113,13 @@ export function firstSchemaOf(value: string): string {
  * The explicit search_path setting new sessions of this role get, if any. Precedence is PostgreSQL's: this role in
  * this database, this role anywhere, this database, then ALTER ROLE ALL.
  */
-export function effectiveSearchPathSetting(facts: DatabaseFacts): DatabaseFacts["searchPathSettings"][number] | undefined {
+export function effectiveSearchPathSetting(facts: Pick<DatabaseFacts, "searchPathSettings">): DatabaseFacts["searchPathSettings"][number] | undefined {
   const rank = (s: { database: boolean; role: boolean }) => (s.database && s.role ? 0 : s.role ? 1 : s.database ? 2 : 3);
   return [...facts.searchPathSettings].sort((a, b) => rank(a) - rank(b))[0];
 }
 
 /** Whether new sessions find `schema` first because of an explicit setting. */
-export function searchPathPersisted(facts: DatabaseFacts, schema: string): boolean {
+export function searchPathPersisted(facts: Pick<DatabaseFacts, "searchPathSettings">, schema: string): boolean {
   const effective = effectiveSearchPathSetting(facts);
   return effective !== undefined && firstSchemaOf(effective.value) === schema;
 }

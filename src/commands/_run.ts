@@ -6,7 +6,7 @@ import type { AgeIdentities } from "../age/identities.ts";
 import { connect } from "../connection/connect.ts";
 import { describeSettings, resolveConnection } from "../connection/settings.ts";
 import type { Needs } from "../connection/target.ts";
-import type { Connection } from "../db.ts";
+import type { Connection, Sql } from "../db.ts";
 import { createDatabase } from "../database.ts";
 import { Errors, exitStatusFor, isNetravenError, type ExitStatus } from "../errors.ts";
 import { reportError, type OutputFlags } from "../failure.ts";
@@ -84,6 +84,8 @@ export interface ConnectOptions {
   closeOnInterrupt?: boolean;
   /** Create `database` first when it does not exist (restore --target-db). */
   create?: boolean;
+  /** A read-only query sent with the connection's probe; its answer is the connection's firstResult (connect.ts). */
+  firstQuery?: (sql: Sql) => Promise<unknown>;
 }
 
 export async function openConnection(flags: ConnectFlags, env: Env, options: ConnectOptions): Promise<Connection> {
@@ -94,7 +96,7 @@ export async function openConnection(flags: ConnectFlags, env: Env, options: Con
   }
   const service = settings.service ? ` and service "${settings.service.name}" in ${settings.service.file}` : "";
   log.debug(`connection settings (from ${settings.source}${service}): ${describeSettings({ ...settings, database: options.database ?? settings.database })}`);
-  const wanted = { needs: options.needs, command: options.command, database: options.database, max: options.max, explainOverride: options.explainOverride };
+  const wanted = { needs: options.needs, command: options.command, database: options.database, max: options.max, explainOverride: options.explainOverride, firstQuery: options.firstQuery };
   try {
     return await connect(settings, retry, wanted);
   } catch (error) {

@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { readEnvOrFile, resolveLockTimeoutMs, resolveSchemaName } from "../config.ts";
 import { EXIT } from "../errors.ts";
+import { readQuickFacts, type QuickFacts } from "../init/quick-check.ts";
 import { definitionCounts, runInit, type InitResult } from "../init/run.ts";
 import { log } from "../log.ts";
 import { printJson, printResult } from "../output.ts";
@@ -49,9 +50,14 @@ export default defineCommand({
       const adminPassword = readEnvOrFile(env, "NETRAVEN_DB_ADMIN_PASSWORD");
       registerSecret(adminPassword);
       const dryRun = Boolean(args["dry-run"]);
-      const result = await withConnection(args, env, run, (connection) =>
-        runInit(connection, { schema, lockTimeoutMs, dryRun, adminPassword }).then((r) => ({ r, database: connection.server.database })),
-        { needs: "primary", command: "init" },
+      const result = await withConnection(
+        args,
+        env,
+        run,
+        (connection) =>
+          runInit(connection, { schema, lockTimeoutMs, dryRun, adminPassword, quickFacts: connection.firstResult as Promise<QuickFacts> | undefined }).then((r) => ({ r, database: connection.server.database })),
+        // The fast path's catalog read travels with the connection's probe: one round trip less on every start.
+        { needs: "primary", command: "init", firstQuery: (sql) => readQuickFacts(sql, schema) },
       );
       const { r, database } = result;
       for (const warning of r.warnings) log.warn(`${warning.kind}: ${warning.object} (${warning.found})`);

@@ -5,7 +5,7 @@
 // also a standby where the primary is needed: a promotion may be under way), it waits and tries the whole list
 // again. Each wait is one line naming every host tried and why it was skipped.
 import type { RetrySettings } from "../config.ts";
-import { backoffDelay, classifyConnectError, closeWithoutWaiting, createClient, probe, type Connection } from "../db.ts";
+import { backoffDelay, classifyConnectError, closeWithoutWaiting, createClient, probe, type Connection, type Sql } from "../db.ts";
 import { Errors } from "../errors.ts";
 import { log } from "../log.ts";
 import { quoteValue } from "./conninfo.ts";
@@ -24,6 +24,11 @@ export interface ConnectOptions {
   max?: number;
   /** Say so when needs "primary" overrides the string's target_session_attrs (off for a helper connection). */
   explainOverride?: boolean;
+  /**
+   * A read-only query sent right behind the probe, in the same round trip (init's fast path): its promise becomes
+   * the connection's `firstResult`. On a host that is skipped it is simply dropped.
+   */
+  firstQuery?: (sql: Sql) => Promise<unknown>;
 }
 
 /** One host that was tried and skipped. `role` is set when the server answered but is the wrong kind. */
@@ -43,13 +48,17 @@ const ROLE_SENTENCE: Record<string, string> = {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function tryHost(settings: ConnectionSettings, target: HostTarget, wanted: TargetSessionAttrs, database: string, max: number): Promise<Connection | Tried> {
+async function tryHost(settings: ConnectionSettings, target: HostTarget, wanted: TargetSessionAttrs, database: string, max: number, firstQuery?: ConnectOptions["firstQuery"]): Promise<Connection | Tried> {
   const client = createClient(settings, target, { database, max });
   const seconds = settings.connectTimeoutSeconds;
   // libpq's connect_timeout: per host, for everything up to a usable session.
   const timer = seconds === null ? undefined : setTimeout(() => client.abort(streamError("CONNECT_TIMEOUT", `no answer within connect_timeout (${seconds} s)`)), seconds * 1000);
   try {
-    const server = { ...(await probe(client, target)), address: client.address() };
+    const probing = probe(client, target);
+    const firstResult = firstQuery?.(client.sql);
+    // Handled here so a skipped host's failure is not an unhandled rejection; the caller still sees it.
+    firstResult?.catch(() => undefined);
+    const server = { ...(await probing), address: client.address() };
     const role = mismatch(wanted, server);
     if (role) {
       await closeWithoutWaiting(client.sql);
@@ -60,6 +69,7 @@ async function tryHost(settings: ConnectionSettings, target: HostTarget, wanted:
       server,
       settings: { ...settings, database },
       close: () => closeWithoutWaiting(client.sql),
+      firstResult,
       another: () => createClient(settings, target, { database }).sql,
     };
   } catch (error) {
@@ -77,10 +87,10 @@ const listTried = (tried: Tried[]) => tried.map((t) => `${describeHost(t.target)
 const hostsDetail = (tried: Tried[]) => ({ hosts_tried: tried.map((t) => ({ host: describeHost(t.target), result: t.word })) });
 
 /** One attempt over the host list: the connection, or every host with why it was skipped. */
-async function tryAll(settings: ConnectionSettings, wanted: TargetSessionAttrs, database: string, max: number): Promise<Connection | Tried[]> {
+async function tryAll(settings: ConnectionSettings, wanted: TargetSessionAttrs, database: string, max: number, firstQuery?: ConnectOptions["firstQuery"]): Promise<Connection | Tried[]> {
   const tried: Tried[] = [];
   for (const target of orderHosts(settings.hosts, settings.loadBalanceHosts)) {
-    const result = await tryHost(settings, target, wanted, database, max);
+    const result = await tryHost(settings, target, wanted, database, max, firstQuery);
     if (isConnection(result)) return result;
     log.debug(`skipped ${describeHost(target)}: ${result.detail}`);
     tried.push(result);
@@ -89,7 +99,7 @@ async function tryAll(settings: ConnectionSettings, wanted: TargetSessionAttrs, 
     // libpq's second pass: no standby answered, so any server will do; only those that answered can be used now.
     for (const [index, skipped] of tried.entries()) {
       if (!skipped.role) continue;
-      const result = await tryHost(settings, skipped.target, "any", database, max);
+      const result = await tryHost(settings, skipped.target, "any", database, max, firstQuery);
       if (isConnection(result)) return result;
       tried[index] = result;
     }
@@ -137,7 +147,7 @@ export async function connect(settings: ConnectionSettings, retry: RetrySettings
   let attempt = 0;
   while (attempt < retry.attempts) {
     attempt++;
-    const result = await tryAll(settings, wanted, database, max);
+    const result = await tryAll(settings, wanted, database, max, options.firstQuery);
     if (!Array.isArray(result)) {
       if (attempt > 1) log.info(`Connected to ${result.server.user}@${describeHost(result.server)}/${database} after ${attempt} attempts (${((Date.now() - started) / 1000).toFixed(1)} s)`);
       log.debug(`connected: ${describeSession(result, wanted)}`);

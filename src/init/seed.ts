@@ -51,20 +51,23 @@ export async function hashAdminPassword(password: string): Promise<string> {
 export interface SeedState {
   settingsPresent: number;
   defaultTag: boolean;
-  admin: boolean;
+  /** Undefined when not asked: only an admin password makes init create the admin user. */
+  admin?: boolean;
 }
 
-export async function readSeedState(sql: Queryable, schema: string): Promise<SeedState> {
+export async function readSeedState(sql: Queryable, schema: string, withAdmin: boolean): Promise<SeedState> {
   const s = quoteIdent(schema);
   // Values inline (see bindLiterals in quote.ts for why), quoted directly: the schema name may itself hold "$1".
-  const [row] = await sql.unsafe<Array<{ settings: number; tag: boolean; admin: boolean }>>(
+  // The users table only when needed: on a new connection every table a statement reads costs the server time.
+  const admin = withAdmin ? `exists (select 1 from ${s}.users where username = ${quoteLiteral(bootstrapAdmin.username)})` : "null::boolean";
+  const [row] = await sql.unsafe<Array<{ settings: number; tag: boolean; admin: boolean | null }>>(
     `select (select count(*) from ${s}.admin_settings where key = any(${quoteLiteral(textArray(adminSettingSeeds.map((x) => x.key)))}::text[]))::int as settings,
             exists (select 1 from ${s}.tags where name = ${quoteLiteral(defaultTag.name)}) as tag,
-            exists (select 1 from ${s}.users where username = ${quoteLiteral(bootstrapAdmin.username)}) as admin`,
+            ${admin} as admin`,
   );
-  return { settingsPresent: row!.settings, defaultTag: row!.tag, admin: row!.admin };
+  return { settingsPresent: row!.settings, defaultTag: row!.tag, admin: row!.admin ?? undefined };
 }
 
 export function seedsComplete(state: SeedState, wantAdmin: boolean): boolean {
-  return state.settingsPresent === adminSettingSeeds.length && state.defaultTag && (!wantAdmin || state.admin);
+  return state.settingsPresent === adminSettingSeeds.length && state.defaultTag && (!wantAdmin || state.admin === true);
 }
