@@ -3,15 +3,10 @@
 // with zod here, so a bad value stops the run with one line naming the setting. Connection settings follow libpq's
 // own chain and live beside the connection code (connection/settings.ts).
 import { readFileSync } from "node:fs";
-import { z } from "zod";
+import { z } from "./zod.ts";
 import { DEFAULTS } from "./defaults.ts";
 import { Errors } from "./errors.ts";
 import { describeFsError } from "./files.ts";
-
-// zod compiles each object schema into generated code on its first parse, which pays off over thousands of parses;
-// a command parses each schema a few times, and the first parse of a backup manifest took 4.7-7.3 ms with the
-// compilation against 2.0-3.9 ms without (every command parses settings, every backup reads manifests).
-z.config({ jitless: true });
 
 export type Env = Record<string, string | undefined>;
 
@@ -51,19 +46,19 @@ export function readEnvOrFile(env: Env, name: string, options: { empty: "error" 
   return direct === "" ? undefined : direct;
 }
 
-function issueText(error: z.ZodError): string {
+function issueText(error: z.core.$ZodError): string {
   return error.issues[0]?.message ?? "invalid value";
 }
 
 /** Flag → NETRAVEN_DB_* twin → default, validated by `schema`. `flag` is the kebab-case flag name. */
-export function resolveSetting<T>(flag: string, flagValue: unknown, env: Env, fallback: T, schema: z.ZodType<T>): T {
+export function resolveSetting<T>(flag: string, flagValue: unknown, env: Env, fallback: T, schema: z.core.$ZodType<T>): T {
   // main.ts refuses `--flag ""` on the command line; this guards every other caller.
   if (flagValue === "") throw Errors.missingValue(`--${flag}`);
   const fromFlag = flagValue !== undefined;
   const envName = envTwin(flag);
   const raw = fromFlag ? flagValue : readEnvOrFile(env, envName);
   if (raw === undefined) return fallback;
-  const parsed = schema.safeParse(raw);
+  const parsed = z.safeParse(schema, raw);
   if (!parsed.success) {
     throw Errors.config(fromFlag ? `--${flag}` : envName, `${issueText(parsed.error)} (got ${JSON.stringify(String(raw))})`);
   }
@@ -72,29 +67,29 @@ export function resolveSetting<T>(flag: string, flagValue: unknown, env: Env, fa
 
 export const Schemas = {
   positiveInt: (what = "a whole number of at least 1") =>
-    z.coerce.number({ message: `must be ${what}` }).refine((n) => Number.isInteger(n) && n >= 1 && n <= 1_000_000, `must be ${what}`),
+    z.coerce.number({ message: `must be ${what}` }).check(z.refine((n) => Number.isInteger(n) && n >= 1 && n <= 1_000_000, `must be ${what}`)),
   nonNegativeInt: (what = "a whole number of at least 0") =>
-    z.coerce.number({ message: `must be ${what}` }).refine((n) => Number.isInteger(n) && n >= 0 && n <= 1_000_000, `must be ${what}`),
+    z.coerce.number({ message: `must be ${what}` }).check(z.refine((n) => Number.isInteger(n) && n >= 0 && n <= 1_000_000, `must be ${what}`)),
   seconds: () =>
-    z.coerce.number({ message: "must be a number of seconds" }).refine((n) => Number.isFinite(n) && n > 0 && n <= 86_400, "must be a number of seconds between 0 and 86400"),
+    z.coerce.number({ message: "must be a number of seconds" }).check(z.refine((n) => Number.isFinite(n) && n > 0 && n <= 86_400, "must be a number of seconds between 0 and 86400")),
   identifier: (what: string) =>
-    z
-      .string()
-      .min(1, `${what} must not be empty`)
-      .refine((s) => Buffer.byteLength(s) <= 63, `${what} must be at most 63 bytes (PostgreSQL's identifier limit)`)
-      .refine((s) => !s.includes("\0"), `${what} must not contain NUL`)
+    z.string().check(
+      z.minLength(1, `${what} must not be empty`),
+      z.refine((s) => Buffer.byteLength(s) <= 63, `${what} must be at most 63 bytes (PostgreSQL's identifier limit)`),
+      z.refine((s) => !s.includes("\0"), `${what} must not contain NUL`),
       // A newline would split the COPY line of a backup; an escape sequence would reach the terminal in messages.
-      .refine((s) => !/[\u0001-\u001f\u007f]/.test(s), `${what} must not contain control characters (newline, tab, escape...)`)
-      .refine((s) => !/^pg_/i.test(s), `${what} must not start with pg_ (reserved by PostgreSQL)`),
+      z.refine((s) => !/[\u0001-\u001f\u007f]/.test(s), `${what} must not contain control characters (newline, tab, escape...)`),
+      z.refine((s) => !/^pg_/i.test(s), `${what} must not start with pg_ (reserved by PostgreSQL)`),
+    ),
   /** A database name as PostgreSQL keeps it: longer names would be cut to 63 bytes without a word. */
   databaseName: (what = "database name") =>
-    z
-      .string()
-      .min(1, `${what} must not be empty`)
-      .refine((s) => Buffer.byteLength(s) <= 63, `${what} must be at most 63 bytes (PostgreSQL's identifier limit)`)
-      .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), `${what} must not contain control characters (newline, tab, escape...)`),
+    z.string().check(
+      z.minLength(1, `${what} must not be empty`),
+      z.refine((s) => Buffer.byteLength(s) <= 63, `${what} must be at most 63 bytes (PostgreSQL's identifier limit)`),
+      z.refine((s) => !/[\u0000-\u001f\u007f]/.test(s), `${what} must not contain control characters (newline, tab, escape...)`),
+    ),
   boolean: () =>
-    z.union([z.boolean(), z.enum(["1", "0", "true", "false", "yes", "no"]).transform((s) => ["1", "true", "yes"].includes(s))], {
+    z.union([z.boolean(), z.pipe(z.enum(["1", "0", "true", "false", "yes", "no"]), z.transform((s) => ["1", "true", "yes"].includes(s)))], {
       message: "must be true or false",
     }),
 };
@@ -113,7 +108,7 @@ export function resolveRetry(flags: { retry?: unknown; retryInterval?: unknown; 
 
 /** --jobs (env NETRAVEN_DB_JOBS): connections a backup or restore uses at once. */
 export function resolveJobs(flagValue: unknown, env: Env): number {
-  return resolveSetting("jobs", flagValue, env, DEFAULTS.jobs, Schemas.positiveInt(`a whole number of connections from 1 to ${DEFAULTS.maxJobs}`).refine((n) => n <= DEFAULTS.maxJobs, `must be at most ${DEFAULTS.maxJobs}`));
+  return resolveSetting("jobs", flagValue, env, DEFAULTS.jobs, Schemas.positiveInt(`a whole number of connections from 1 to ${DEFAULTS.maxJobs}`).check(z.refine((n) => n <= DEFAULTS.maxJobs, `must be at most ${DEFAULTS.maxJobs}`)));
 }
 
 /** --lock-timeout in milliseconds. */

@@ -9,7 +9,7 @@
 // gunzip and zstd -d read the concatenation as one stream, and our reader decodes the header unit and then the
 // rest on its own, so it does not depend on a runtime's multi-member support (Deno's zstd stops after one frame).
 import { gzipSync, gunzipSync } from "node:zlib";
-import { z } from "zod";
+import { z } from "../zod.ts";
 import { quoteIdent, quoteLiteral } from "../quote.ts";
 import type { TableDef } from "../schema/index.ts";
 import { renderBootstrap, renderTablesForLoad } from "../schema/render.ts";
@@ -24,15 +24,15 @@ const HEADER_END = "-- end of header";
 
 export const HeaderSchema = z.object({
   format_version: z.literal(FORMAT_VERSION, { message: `unsupported format version (this netraven-db reads version ${FORMAT_VERSION})` }),
-  tool_version: z.string().min(1),
-  schema_version: z.number().int().positive(),
+  tool_version: z.string().check(z.minLength(1)),
+  schema_version: z.int().check(z.positive()),
   server_version: z.string(),
   database: z.string(),
-  schema: z.string().min(1),
+  schema: z.string().check(z.minLength(1)),
   compression: z.enum(COMPRESSIONS),
   started_at: z.string(),
   /** The tables whose data follows, in file order. */
-  tables: z.array(z.string().regex(/^[a-z_][a-z0-9_]*$/)),
+  tables: z.array(z.string().check(z.regex(/^[a-z_][a-z0-9_]*$/))),
 });
 export type BackupHeader = z.infer<typeof HeaderSchema>;
 

@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { z } from "zod";
+import { z } from "../zod.ts";
 import type { Recipients } from "../age/recipients.ts";
 import { COMPRESSIONS, MAX_LEVEL, type Compression } from "../backup/compression.ts";
 import { runBackupJob } from "../backup/job.ts";
@@ -21,8 +21,8 @@ function resolveBackupSettings(args: Record<string, unknown>, rawArgs: readonly 
     schema: resolveSchemaName(args.schema, env),
     locations: dirs.length ? [...new Set(dirs)] : [resolveBackupDir(undefined, env)],
     compression,
-    level: resolveSetting<number | undefined>("level", args.level, env, undefined, Schemas.positiveInt(`a compression level from 1 to ${maxLevel}`).refine((n) => n <= maxLevel, `must be at most ${maxLevel} for ${compression}`)),
-    prefix: resolveSetting("prefix", args.prefix, env, DEFAULTS.prefix, z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "may hold only letters, digits, dot, dash and underscore")),
+    level: resolveSetting<number | undefined>("level", args.level, env, undefined, Schemas.positiveInt(`a compression level from 1 to ${maxLevel}`).check(z.refine((n) => n <= maxLevel, `must be at most ${maxLevel} for ${compression}`))),
+    prefix: resolveSetting("prefix", args.prefix, env, DEFAULTS.prefix, z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "may hold only letters, digits, dot, dash and underscore"))),
     keepDays: resolveSetting("keep-days", args["keep-days"], env, DEFAULTS.keepDays, Schemas.nonNegativeInt("a whole number of days (0 = keep forever)")),
     keep: resolveSetting("keep", args.keep, env, DEFAULTS.keep, Schemas.nonNegativeInt("a whole number of backups (0 = no limit)")),
     jobs: resolveJobs(args.jobs, env),

@@ -7,7 +7,7 @@
 // AWS itself prefers virtual-hosted (`bucket.host/key`). NETRAVEN_DB_S3_ADDRESSING_STYLE=auto|path|virtual forces
 // either; the name and values are the AWS CLI's own `s3.addressing_style` setting, which S3 admins already know.
 import { readFileSync } from "node:fs";
-import { z } from "zod";
+import { z } from "../zod.ts";
 import { readEnvOrFile, type Env } from "../config.ts";
 import { Errors } from "../errors.ts";
 import { describeFsError } from "../files.ts";
@@ -34,41 +34,41 @@ export interface S3Settings {
 
 export const ADDRESSING_VARIABLE = "NETRAVEN_DB_S3_ADDRESSING_STYLE";
 
-const REGION = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,40}[a-z0-9]$/, "must be a region name such as us-east-1, eu-central-1 or auto");
+const REGION = z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,40}[a-z0-9]$/, "must be a region name such as us-east-1, eu-central-1 or auto"));
 
 const ACCESS_KEY = z
   .string()
-  .min(3, "must be at least 3 characters")
-  .max(256, "must be at most 256 characters")
-  .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces");
+  .check(z.minLength(3, "must be at least 3 characters"), z.maxLength(256, "must be at most 256 characters"), z.regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces"));
 
 const SECRET = z
   .string()
-  .min(3, "must be at least 3 characters")
-  .max(1024, "is too long")
-  .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces (a trailing newline in a *_FILE is removed)");
+  .check(
+    z.minLength(3, "must be at least 3 characters"),
+    z.maxLength(1024, "is too long"),
+    z.regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces (a trailing newline in a *_FILE is removed)"),
+  );
 
-const ENDPOINT = z.string().transform((text, ctx) => {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    ctx.addIssue({ code: "custom", message: "must be a URL such as https://s3.example.com or http://127.0.0.1:9000" });
-    return z.NEVER;
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") ctx.addIssue({ code: "custom", message: "must start with http:// or https://" });
-  else if (url.username || url.password) ctx.addIssue({ code: "custom", message: "must not contain credentials; use AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY" });
-  else if (url.search || url.hash) ctx.addIssue({ code: "custom", message: "must not have a query or fragment" });
-  else return url;
-  return z.NEVER;
-});
+const ENDPOINT = z.pipe(
+  z.string(),
+  z.transform((text: string, ctx) => {
+    const problem = (message: string) => (ctx.issues.push({ code: "custom", message, input: text }), z.NEVER);
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      return problem("must be a URL such as https://s3.example.com or http://127.0.0.1:9000");
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") return problem("must start with http:// or https://");
+    if (url.username || url.password) return problem("must not contain credentials; use AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
+    if (url.search || url.hash) return problem("must not have a query or fragment");
+    return url;
+  }),
+);
 
 const ADDRESSING = z.enum(["auto", "path", "virtual"], { message: "must be auto, path or virtual" });
 
-function parse<T>(schema: z.ZodType<T>, variable: string, value: string, secret = false): T {
-  const parsed = schema.safeParse(value);
+function parse<T>(schema: z.core.$ZodType<T>, variable: string, value: string, secret = false): T {
+  const parsed = z.safeParse(schema, value);
   if (!parsed.success) {
     const problem = parsed.error.issues[0]?.message ?? "invalid value";
     // A URL with user:password@ is not echoed either.
