@@ -12,3 +12,14 @@ export const runtime = {
   /** What the kernel does after TCP_KEEPIDLE, which the runtime does not let us choose. */
   keepaliveProbes: isDeno ? "the system's tcp_keepalive_intvl and tcp_keepalive_probes" : "probes every 1 s, 10 of them",
 } as const;
+
+/**
+ * The compiled binary starts with JavaScriptCore's JIT tier-up thresholds scaled up (build/compile.ts,
+ * --compile-jit-policy): most of a command's code runs once, and compiling it was ~5 ms of every up-to-date
+ * `init`. Work that moves a whole database calls this first, so its hot loops get the normal JIT at once.
+ * A no-op under Deno and `bun src/main.ts`.
+ */
+export function normalJit(): void {
+  const bun = (globalThis as { Bun?: { unsafe?: { setJITPolicy?: (scale: number) => void } } }).Bun;
+  bun?.unsafe?.setJITPolicy?.(1);
+}

@@ -2,6 +2,9 @@
 // src/workers.ts names its URL; the work itself is in output-core.ts.
 import { runOutput } from "./output-core.ts";
 import type { OutputScope } from "./output-protocol.ts";
+import { normalJit } from "../runtime.ts";
 
+// Compression and checksums from the first byte: this thread exists only for bulk work.
+normalJit();
 // A Worker's global scope is its `self`.
 runOutput(globalThis as unknown as OutputScope);

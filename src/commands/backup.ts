@@ -12,6 +12,7 @@ import { describeTables } from "../schema/index.ts";
 import { openStore, type BackupStore } from "../storage/index.ts";
 import { allValues, connectionArgs, outputArgs, storeArgs } from "./_args.ts";
 import { runBody, withConnection } from "./_run.ts";
+import { normalJit } from "../runtime.ts";
 
 function resolveBackupSettings(args: Record<string, unknown>, rawArgs: readonly string[], env: Env) {
   const compression = resolveSetting<Compression>("compress", args.compress, env, DEFAULTS.compression, z.enum(COMPRESSIONS, { message: "must be gzip, zstd or none" }));
@@ -71,6 +72,7 @@ export default defineCommand({
   },
   async run({ args, rawArgs }) {
     return runBody(args, "default", { doing: "backup", outcome: "removed the partial backup" }, async (run) => {
+      normalJit();
       const env = process.env;
       const settings = resolveBackupSettings(args, rawArgs, env);
       const recipients = await resolveRecipients(args, rawArgs, env);

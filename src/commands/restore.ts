@@ -11,6 +11,7 @@ import { confirmReplacing } from "./_confirm.ts";
 import { reportRestore } from "./_restore-report.ts";
 import { restorePgDump } from "./_pg-dump.ts";
 import { readIdentities, runBody, withConnection } from "./_run.ts";
+import { normalJit } from "../runtime.ts";
 
 function targetDatabase(value: unknown): string {
   const parsed = Schemas.databaseName().safeParse(typeof value === "string" ? value : "");
@@ -35,6 +36,7 @@ export default defineCommand({
   },
   async run({ args }) {
     return runBody(args, "default", { doing: "restore", outcome: "nothing was changed" }, async (run) => {
+      normalJit();
       const env = process.env;
       const file = String(args.file);
       resolveConnection(args, env); // settings errors before the (slower) file check

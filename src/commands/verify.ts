@@ -9,6 +9,7 @@ import { formatBytes, printJson } from "../output.ts";
 import { openBackupFile } from "../storage/index.ts";
 import { connectionArgs, backupFileArgs, lockArgs, outputArgs } from "./_args.ts";
 import { readIdentities, runBody, withConnection } from "./_run.ts";
+import { normalJit } from "../runtime.ts";
 
 export default defineCommand({
   meta: {
@@ -24,6 +25,7 @@ export default defineCommand({
   },
   async run({ args }) {
     return runBody(args, "checker", { doing: "verify", outcome: "nothing was changed" }, async (run) => {
+      normalJit();
       const env = process.env;
       const file = String(args.file);
       const lockTimeoutMs = args.db ? resolveLockTimeoutMs(args["lock-timeout"], env) : 0;
