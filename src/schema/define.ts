@@ -38,11 +38,27 @@ export interface TableDef {
 // Types the ORM used, plus the ones the version table needs. Anything else is a typo.
 const TYPE = /^(varchar(\(\d+\))?|text|boolean|integer|bigint|double precision|timestamp|timestamptz|json|jsonb|uuid)$/;
 
-/** `columns\`...\`` parses one column per line: `name type [not null] [default expr] [-- comment]`. */
-export function columns(strings: TemplateStringsArray, ...values: unknown[]): Column[] {
+/** A `columns` template: its text, parsed (once) when first asked for. */
+export interface ColumnsText {
+  readonly text: string;
+  parse(): Column[];
+}
+
+/**
+ * `columns\`...\``: one column per line, `name type [not null] [default expr] [-- comment]`. Parsed on first use,
+ * not when the module loads: an up-to-date `init` needs only the table and index names, and parsing every table
+ * was 2-3 ms of its start. tests/schema/define.test.ts parses every definition, so a typo still fails CI.
+ */
+export function columns(strings: TemplateStringsArray, ...values: unknown[]): ColumnsText {
   if (values.length > 0) throw new Error("columns``: interpolation is not allowed; write the columns literally");
+  const text = strings.join("");
+  let parsed: Column[] | undefined;
+  return { text, parse: () => (parsed ??= parseColumns(text)) };
+}
+
+function parseColumns(text: string): Column[] {
   const result: Column[] = [];
-  for (const rawLine of strings.join("").split("\n")) {
+  for (const rawLine of text.split("\n")) {
     const commentAt = rawLine.indexOf("--");
     const comment = commentAt >= 0 ? rawLine.slice(commentAt + 2).trim() : undefined;
     let line = (commentAt >= 0 ? rawLine.slice(0, commentAt) : rawLine).trim().replace(/\s+/g, " ");
@@ -86,18 +102,28 @@ export function references(column: string, table: string, options: { onDelete?: 
 
 export function table(
   name: string,
-  parts: { columns: Column[]; primaryKey: string[]; foreignKeys?: ForeignKey[]; indexes?: Array<(table: string) => Index> },
+  parts: { columns: ColumnsText; primaryKey: string[]; foreignKeys?: ForeignKey[]; indexes?: Array<(table: string) => Index> },
 ): TableDef {
+  let checked = false;
   const def: TableDef = {
     name,
-    columns: parts.columns,
+    get columns() {
+      const parsed = parts.columns.parse();
+      if (!checked) checkKeys(def, parsed);
+      checked = true;
+      return parsed;
+    },
     primaryKey: parts.primaryKey,
     foreignKeys: parts.foreignKeys ?? [],
     indexes: (parts.indexes ?? []).map((make) => make(name)),
   };
-  const known = new Set(def.columns.map((c) => c.name));
-  const mentioned = [...def.primaryKey, ...def.foreignKeys.flatMap((fk) => fk.columns), ...def.indexes.flatMap((ix) => ix.columns)];
-  for (const column of mentioned) if (!known.has(column)) throw new Error(`table ${name}: key or index names unknown column ${column}`);
-  if (known.size !== def.columns.length) throw new Error(`table ${name}: duplicate column`);
   return def;
+}
+
+/** Every key and index names a column of the table, and no column comes twice. Checked when columns are first read. */
+function checkKeys(def: TableDef, columns: Column[]): void {
+  const known = new Set(columns.map((c) => c.name));
+  const mentioned = [...def.primaryKey, ...def.foreignKeys.flatMap((fk) => fk.columns), ...def.indexes.flatMap((ix) => ix.columns)];
+  for (const column of mentioned) if (!known.has(column)) throw new Error(`table ${def.name}: key or index names unknown column ${column}`);
+  if (known.size !== columns.length) throw new Error(`table ${def.name}: duplicate column`);
 }

@@ -18,12 +18,12 @@ import {
   renderTablesForLoad,
 } from "../../src/schema/render.ts";
 
-describe("columns``", () => {
+describe("columns``.parse()", () => {
   test("one column per line: name, type, nullability", () => {
     expect(columns`
       id     varchar(36)  not null
       note   text
-    `).toEqual([
+    `.parse()).toEqual([
       { name: "id", type: "varchar(36)", notNull: true },
       { name: "note", type: "text", notNull: false },
     ]);
@@ -43,18 +43,18 @@ describe("columns``", () => {
       j json
       k jsonb
       l uuid
-    `;
+    `.parse();
     expect(parsed.map((c) => c.type)).toEqual(["varchar", "varchar(255)", "text", "boolean", "integer", "bigint", "double precision", "timestamp", "timestamptz", "json", "jsonb", "uuid"]);
   });
 
   test("types and NOT NULL in any case; types are stored lower-case", () => {
-    expect(columns`x VARCHAR(10) NOT NULL`).toEqual([{ name: "x", type: "varchar(10)", notNull: true }]);
-    expect(columns`x Double   Precision Not Null`).toEqual([{ name: "x", type: "double precision", notNull: true }]);
+    expect(columns`x VARCHAR(10) NOT NULL`.parse()).toEqual([{ name: "x", type: "varchar(10)", notNull: true }]);
+    expect(columns`x Double   Precision Not Null`.parse()).toEqual([{ name: "x", type: "double precision", notNull: true }]);
   });
 
   test("a default expression, with or without not null", () => {
-    expect(columns`at timestamptz not null default now()`).toEqual([{ name: "at", type: "timestamptz", notNull: true, default: "now()" }]);
-    expect(columns`n integer default 0`).toEqual([{ name: "n", type: "integer", notNull: false, default: "0" }]);
+    expect(columns`at timestamptz not null default now()`.parse()).toEqual([{ name: "at", type: "timestamptz", notNull: true, default: "now()" }]);
+    expect(columns`n integer default 0`.parse()).toEqual([{ name: "n", type: "integer", notNull: false, default: "0" }]);
   });
 
   test("-- starts a comment, which is trimmed; an empty comment is none", () => {
@@ -62,7 +62,7 @@ describe("columns``", () => {
       kind  varchar  not null  -- Type of value (string, number)
       bare  text     --
       -- a line that is only a comment is not a column
-    `).toEqual([
+    `.parse()).toEqual([
       { name: "kind", type: "varchar", notNull: true, comment: "Type of value (string, number)" },
       { name: "bare", type: "text", notNull: false },
     ]);
@@ -74,30 +74,30 @@ describe("columns``", () => {
         a    integer
 
         b\ttext\t\tnot   null
-    `).toEqual([
+    `.parse()).toEqual([
       { name: "a", type: "integer", notNull: false },
       { name: "b", type: "text", notNull: true },
     ]);
   });
 
   test("unknown types are refused with the column name", () => {
-    expect(() => columns`x int`).toThrow('column x has unsupported type "int"');
-    expect(() => columns`x varchar2(10)`).toThrow('unsupported type "varchar2(10)"');
-    expect(() => columns`x timestamp with time zone`).toThrow('unsupported type "timestamp with time zone"');
-    expect(() => columns`x varchar(abc)`).toThrow("unsupported type");
-    expect(() => columns`x text null`).toThrow('unsupported type "text null"');
+    expect(() => columns`x int`.parse()).toThrow('column x has unsupported type "int"');
+    expect(() => columns`x varchar2(10)`.parse()).toThrow('unsupported type "varchar2(10)"');
+    expect(() => columns`x timestamp with time zone`.parse()).toThrow('unsupported type "timestamp with time zone"');
+    expect(() => columns`x varchar(abc)`.parse()).toThrow("unsupported type");
+    expect(() => columns`x text null`.parse()).toThrow('unsupported type "text null"');
   });
 
   test("bad column names are refused", () => {
-    expect(() => columns`Id text`).toThrow('bad column name "Id"');
-    expect(() => columns`1st text`).toThrow('bad column name "1st"');
-    expect(() => columns`my-col text`).toThrow('bad column name "my-col"');
-    expect(() => columns`"quoted" text`).toThrow("bad column name");
+    expect(() => columns`Id text`.parse()).toThrow('bad column name "Id"');
+    expect(() => columns`1st text`.parse()).toThrow('bad column name "1st"');
+    expect(() => columns`my-col text`.parse()).toThrow('bad column name "my-col"');
+    expect(() => columns`"quoted" text`.parse()).toThrow("bad column name");
   });
 
   test("a line without a type is refused", () => {
-    expect(() => columns`lonely`).toThrow('"lonely" has no type');
-    expect(() => columns`lonely not null`).toThrow("has no type");
+    expect(() => columns`lonely`.parse()).toThrow('"lonely" has no type');
+    expect(() => columns`lonely not null`.parse()).toThrow("has no type");
   });
 
   test("interpolation is refused, even of a harmless value", () => {
@@ -128,14 +128,21 @@ describe("definition helpers", () => {
     expect(references("owner", "users", { onDelete: "cascade" }).onDelete).toBe("cascade");
   });
 
-  test("table() refuses keys and indexes on unknown columns", () => {
-    expect(() => table("t", { columns: cols, primaryKey: ["nope"] })).toThrow("table t: key or index names unknown column nope");
-    expect(() => table("t", { columns: cols, primaryKey: ["id"], foreignKeys: [references("nope", "users")] })).toThrow("unknown column nope");
-    expect(() => table("t", { columns: cols, primaryKey: ["id"], indexes: [index(["name", "nope"])] })).toThrow("unknown column nope");
+  test("a table's keys and indexes must name its columns: checked when the columns are first read", () => {
+    expect(() => table("t", { columns: cols, primaryKey: ["nope"] }).columns).toThrow("table t: key or index names unknown column nope");
+    expect(() => table("t", { columns: cols, primaryKey: ["id"], foreignKeys: [references("nope", "users")] }).columns).toThrow("unknown column nope");
+    expect(() => table("t", { columns: cols, primaryKey: ["id"], indexes: [index(["name", "nope"])] }).columns).toThrow("unknown column nope");
   });
 
-  test("table() refuses duplicate columns", () => {
-    expect(() => table("t", { columns: columns`a text\na integer`, primaryKey: [] })).toThrow("table t: duplicate column");
+  test("a table refuses duplicate columns", () => {
+    expect(() => table("t", { columns: columns`a text\na integer`, primaryKey: [] }).columns).toThrow("table t: duplicate column");
+  });
+
+  test("columns are parsed on first use, once", () => {
+    const text = columns`id varchar(36) not null`;
+    const t = table("t", { columns: text, primaryKey: ["id"] });
+    expect(t.columns).toBe(t.columns);
+    expect(t.columns).toBe(text.parse());
   });
 });
 
