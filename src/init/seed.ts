@@ -58,14 +58,16 @@ export interface SeedState {
 export async function readSeedState(sql: Queryable, schema: string, withAdmin: boolean): Promise<SeedState> {
   const s = quoteIdent(schema);
   // Values inline (see bindLiterals in quote.ts for why), quoted directly: the schema name may itself hold "$1".
-  // The users table only when needed: on a new connection every table a statement reads costs the server time.
-  const admin = withAdmin ? `exists (select 1 from ${s}.users where username = ${quoteLiteral(bootstrapAdmin.username)})` : "null::boolean";
-  const [row] = await sql.unsafe<Array<{ settings: number; tag: boolean; admin: boolean | null }>>(
-    `select (select count(*) from ${s}.admin_settings where key = any(${quoteLiteral(textArray(adminSettingSeeds.map((x) => x.key)))}::text[]))::int as settings,
-            exists (select 1 from ${s}.tags where name = ${quoteLiteral(defaultTag.name)}) as tag,
-            ${admin} as admin`,
-  );
-  return { settingsPresent: row!.settings, defaultTag: row!.tag, admin: row!.admin ?? undefined };
+  // The users table only when needed (on a new connection every table a statement reads costs the server time);
+  // both statements go out together.
+  const [[row], admin] = await Promise.all([
+    sql.unsafe<Array<{ settings: number; tag: boolean }>>(
+      `select (select count(*) from ${s}.admin_settings where key = any(${quoteLiteral(textArray(adminSettingSeeds.map((x) => x.key)))}::text[]))::int as settings,
+              exists (select 1 from ${s}.tags where name = ${quoteLiteral(defaultTag.name)}) as tag`,
+    ),
+    withAdmin ? sql.unsafe<Array<{ admin: boolean }>>(`select exists (select 1 from ${s}.users where username = ${quoteLiteral(bootstrapAdmin.username)}) as admin`).then(([r]) => r!.admin) : undefined,
+  ]);
+  return { settingsPresent: row!.settings, defaultTag: row!.tag, admin };
 }
 
 export function seedsComplete(state: SeedState, wantAdmin: boolean): boolean {
