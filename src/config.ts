@@ -3,7 +3,7 @@
 // with zod here, so a bad value stops the run with one line naming the setting. Connection settings follow libpq's
 // own chain and live beside the connection code (connection/settings.ts).
 import { readFileSync } from "node:fs";
-import { z } from "./zod.ts";
+import * as z from "./zod.ts";
 import { DEFAULTS } from "./defaults.ts";
 import { Errors } from "./errors.ts";
 import { describeFsError } from "./files.ts";

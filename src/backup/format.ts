@@ -9,7 +9,7 @@
 // gunzip and zstd -d read the concatenation as one stream, and our reader decodes the header unit and then the
 // rest on its own, so it does not depend on a runtime's multi-member support (Deno's zstd stops after one frame).
 import { gzipSync, gunzipSync } from "node:zlib";
-import { z } from "../zod.ts";
+import * as z from "../zod.ts";
 import { quoteIdent, quoteLiteral } from "../quote.ts";
 import type { TableDef } from "../schema/index.ts";
 import { renderBootstrap, renderTablesForLoad } from "../schema/render.ts";

@@ -1,6 +1,6 @@
 // The manifest beside each backup (`<backup>.json`): the header's facts plus the SHA-256 and size of the final
 // file, so `verify` can check integrity before decompressing anything and `list` never has to open a backup.
-import { z } from "../zod.ts";
+import * as z from "../zod.ts";
 import { Errors } from "../errors.ts";
 import type { BackupStore } from "../storage/store.ts";
 import { HeaderSchema } from "./format.ts";

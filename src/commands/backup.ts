@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { z } from "../zod.ts";
+import * as z from "../zod.ts";
 import type { Recipients } from "../age/recipients.ts";
 import { COMPRESSIONS, MAX_LEVEL, type Compression } from "../backup/compression.ts";
 import { runBackupJob } from "../backup/job.ts";

@@ -7,7 +7,7 @@
 // AWS itself prefers virtual-hosted (`bucket.host/key`). NETRAVEN_DB_S3_ADDRESSING_STYLE=auto|path|virtual forces
 // either; the name and values are the AWS CLI's own `s3.addressing_style` setting, which S3 admins already know.
 import { readFileSync } from "node:fs";
-import { z } from "../zod.ts";
+import * as z from "../zod.ts";
 import { readEnvOrFile, type Env } from "../config.ts";
 import { Errors } from "../errors.ts";
 import { describeFsError } from "../files.ts";
