@@ -135,6 +135,35 @@ describe("init on an initialised database", () => {
     expect(again).toMatchObject({ ok: true, action: "up-to-date", statements: [] });
   });
 
+  test("the fast path notices each missing piece: init repairs exactly it, and the run after is up to date", async () => {
+    const db = await createTestDatabase();
+    const init = async (env: Record<string, string> = {}) => {
+      const run = await runBinary(["init", "--json"], { env: { ...db.env, ...env } });
+      expect({ status: run.status, stderr: run.stderr }).toMatchObject({ status: 0 });
+      return JSON.parse(run.stdout) as { action: string; repaired: Array<{ kind: string; object: string }>; seeded: { settings: number; tags: number; admin: boolean } };
+    };
+    expect((await init()).action).toBe("created");
+    const losses: Array<{ what: string; sql: string; action: string; detail: (doc: Awaited<ReturnType<typeof init>>) => unknown; expected: unknown }> = [
+      { what: "an index", sql: "drop index netraven.ix_tags_name", action: "repaired", detail: (d) => d.repaired.map((r) => r.kind), expected: ["INDEX_MISSING"] },
+      { what: "a table", sql: "drop table netraven.audit_logs", action: "repaired", detail: (d) => d.repaired.map((r) => r.kind), expected: ["TABLE_MISSING"] },
+      { what: "an extension", sql: "drop extension pgcrypto", action: "repaired", detail: (d) => d.repaired.map((r) => r.kind), expected: ["EXTENSION_MISSING"] },
+      { what: "the persistent search_path", sql: `alter database "${db.name}" reset search_path`, action: "repaired", detail: (d) => d.repaired.map((r) => r.kind), expected: ["SEARCH_PATH_CHANGED"] },
+      { what: "a setting row", sql: "delete from netraven.admin_settings where key = 'system.backup.enabled'", action: "seeded", detail: (d) => d.seeded, expected: { settings: 1, tags: 0, admin: false } },
+      { what: "the Default tag", sql: "delete from netraven.tags where name = 'Default'", action: "seeded", detail: (d) => d.seeded, expected: { settings: 0, tags: 1, admin: false } },
+    ];
+    for (const loss of losses) {
+      await db.sql.unsafe(loss.sql);
+      const doc = await init();
+      expect({ what: loss.what, action: doc.action, detail: loss.detail(doc) }).toEqual({ what: loss.what, action: loss.action, detail: loss.expected });
+      expect({ what: loss.what, after: (await init()).action }).toEqual({ what: loss.what, after: "up-to-date" });
+    }
+    // The users table is read only when an admin password is given: then a missing admin is created, once.
+    const withPassword = { NETRAVEN_DB_ADMIN_PASSWORD: "s3cret-Admin-pass" };
+    expect((await init(withPassword)).seeded.admin).toBe(true);
+    expect((await init(withPassword)).action).toBe("up-to-date");
+    expect((await init()).action).toBe("up-to-date");
+  });
+
   test("creates the admin user only from NETRAVEN_DB_ADMIN_PASSWORD(_FILE), bcrypt-hashed", async () => {
     const db = await createTestDatabase();
     const password = "s3cret-Admin-pass";
