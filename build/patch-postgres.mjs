@@ -1,4 +1,4 @@
-// Applies five small changes to postgres.js 3.4.9 after `npm ci`, because the upstream releases do not have them yet:
+// Applies small changes to postgres.js 3.4.9 after `npm ci`, because the upstream releases do not have them yet:
 //  - PR #1016: a query issued after `COPY ... TO STDOUT` can hang. The socket is paused when the readable's buffer
 //    is full and nothing resumes it once CopyDone has ended the stream.
 //  - PR #1183 (issue #1173): a server error at the end of `COPY ... FROM STDIN` never settles the writable, so the
@@ -10,6 +10,8 @@
 //    tests/db/message-split.test.ts cuts the server's bytes at every kind of place and compares).
 //  - A message cut by the end of one socket read is completed from the head of the next, instead of the whole next
 //    read being copied after it into a new buffer (a speed-up; the same test covers it).
+//  - node:net, node:tls, node:stream and node:crypto load on first use, and SCRAM uses Bun's built-in crypto
+//    (start-up; tests/db/scram.test.ts logs in with SCRAM and md5).
 // Plain Node so it runs as the npm postinstall hook before Bun exists. Idempotent; fails loudly when the upstream
 // text changed, so an upgrade cannot silently drop a fix (tests/db/copy-fixes.test.ts proves each behaviour).
 // `--check` changes nothing and exits 1 when a fix is missing: build/compile.ts runs it before every build, because
@@ -107,6 +109,42 @@ const fixes = [
   }
 `,
   },
+  {
+    // In a compiled Bun binary each of these modules costs start-up time when it loads (measured alone in a
+    // hello-world binary: node:net with node:stream ~7 ms, node:tls ~2 ms, node:crypto ~10 ms), on every run,
+    // although our connections come from the \`socket\` option (connection/socket.ts; net and tls are then never used
+    // here) and Stream serves only COPY and large objects. They now load on first use. SCRAM in Bun uses what the
+    // runtime has built in, as postgres.js's own Cloudflare build does (cf/polyfills.js): PBKDF2 from WebCrypto,
+    // HMAC and hashes from Bun.CryptoHasher. postgres.js awaits every one of these calls, so async ones are fine.
+    // Other runtimes (Deno) keep node:crypto. tests/db/scram.test.ts logs in with SCRAM and with md5 through the
+    // binary. With connection/native-socket.ts, the up-to-date init measured ~4 ms faster end to end.
+    name: "load node:net, node:tls, node:stream and node:crypto on first use; SCRAM from built-in crypto in Bun (netraven-db)",
+    files: ["src/connection.js"],
+    from: "import net from 'net'\nimport tls from 'tls'\nimport crypto from 'crypto'\nimport Stream from 'stream'\nimport { performance } from 'perf_hooks'\n",
+    to: `// netraven-db patch: built-in modules on first use
+const builtin = name => new Proxy({}, { get: (_, key) => process.getBuiltinModule(name)[key] })
+const net = builtin('node:net')
+const tls = builtin('node:tls')
+const Stream = builtin('node:stream')
+const performance = globalThis.performance
+const crypto = typeof Bun === 'undefined' ? builtin('node:crypto') : {
+  randomBytes: n => globalThis.crypto.getRandomValues(Buffer.alloc(n)),
+  pbkdf2Sync: async(password, salt, iterations, keylen) => Buffer.from(await globalThis.crypto.subtle.deriveBits(
+    { name: 'PBKDF2', hash: 'SHA-256', salt, iterations },
+    await globalThis.crypto.subtle.importKey('raw', Buffer.from(password), 'PBKDF2', false, ['deriveBits']),
+    keylen * 8
+  )),
+  createHash: type => new Bun.CryptoHasher(type),
+  createHmac: (type, key) => new Bun.CryptoHasher(type, key)
+}
+`,
+  },
+  {
+    name: "load node:stream on first use in large.js (netraven-db)",
+    files: ["src/large.js"],
+    from: "import Stream from 'stream'\n",
+    to: "const Stream = new Proxy({}, { get: (_, key) => process.getBuiltinModule('node:stream')[key] }) // netraven-db patch: on first use\n",
+  },
 ];
 
 const check = process.argv.includes("--check");
@@ -114,10 +152,10 @@ if (!existsSync(root)) {
   console.log("patch-postgres: node_modules/postgres not installed; nothing to patch");
   process.exit(check ? 1 : 0);
 }
-for (const file of ["src/connection.js", "cjs/src/connection.js"]) {
+for (const file of ["src/connection.js", "cjs/src/connection.js", "src/large.js"]) {
   const path = join(root, file);
   let text = readFileSync(path, "utf8");
-  for (const fix of fixes) {
+  for (const fix of fixes.filter((f) => (f.files ?? ["src/connection.js", "cjs/src/connection.js"]).includes(file))) {
     if (text.includes(fix.to)) continue;
     if (check) {
       console.error(`patch-postgres: "${fix.name}" is missing in node_modules/postgres/${file}; run: node build/patch-postgres.mjs (npm ci --ignore-scripts skips it)`);

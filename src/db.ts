@@ -6,7 +6,7 @@
 import postgres from "postgres";
 import type { RetrySettings } from "./config.ts";
 import { describeHost, type ConnectionSettings, type HostTarget } from "./connection/settings.ts";
-import { deliberateFailure, failStream, forgetDeliberateFailure, openStream, streamError, type Stream } from "./connection/socket.ts";
+import { deliberateFailure, failStream, forgetDeliberateFailure, openStream, streamAddress, streamError, type Stream } from "./connection/socket.ts";
 import { Errors, isNetravenError, NetravenError } from "./errors.ts";
 import { log } from "./log.ts";
 
@@ -75,7 +75,8 @@ function withoutVariables<T>(names: string[], make: () => T): T {
   }
 }
 
-export function createClient(settings: ConnectionSettings, target: HostTarget, options: { database: string; max?: number }): HostClient {
+/** `native`: connect over Bun's own socket (connection/native-socket.ts), for a command that moves no bulk data. */
+export function createClient(settings: ConnectionSettings, target: HostTarget, options: { database: string; max?: number; native?: boolean }): HostClient {
   const max = options.max ?? 1;
   const controller = new AbortController();
   let opened = 0;
@@ -90,7 +91,7 @@ export function createClient(settings: ConnectionSettings, target: HostTarget, o
       // middle of its work (its transaction is gone), so each of the `max` connections is opened once.
       socket: async () => {
         if (++opened > max) throw streamError("CONNECTION_CLOSED", "the connection to the server was lost");
-        current = await openStream(settings, target, controller.signal);
+        current = await openStream(settings, target, controller.signal, { native: options.native, password: Boolean(password) });
         return current;
       },
       ssl: false,
@@ -125,7 +126,7 @@ export function createClient(settings: ConnectionSettings, target: HostTarget, o
       controller.abort(error);
       if (current) failStream(current, error);
     },
-    address: () => (target.socket ? undefined : current?.remoteAddress),
+    address: () => (target.socket || !current ? undefined : streamAddress(current)),
     encrypted: () => Boolean(current && (current as { encrypted?: boolean }).encrypted),
   };
 }

@@ -86,6 +86,8 @@ export interface ConnectOptions {
   create?: boolean;
   /** A read-only query sent with the connection's probe; its answer is the connection's firstResult (connect.ts). */
   firstQuery?: (sql: Sql) => Promise<unknown>;
+  /** Connect over Bun's own socket, not node:net: faster start-up, for a command that moves no bulk data (connect.ts). */
+  native?: boolean;
 }
 
 export async function openConnection(flags: ConnectFlags, env: Env, options: ConnectOptions): Promise<Connection> {
@@ -96,7 +98,7 @@ export async function openConnection(flags: ConnectFlags, env: Env, options: Con
   }
   const service = settings.service ? ` and service "${settings.service.name}" in ${settings.service.file}` : "";
   log.debug(`connection settings (from ${settings.source}${service}): ${describeSettings({ ...settings, database: options.database ?? settings.database })}`);
-  const wanted = { needs: options.needs, command: options.command, database: options.database, max: options.max, explainOverride: options.explainOverride, firstQuery: options.firstQuery };
+  const wanted = { needs: options.needs, command: options.command, database: options.database, max: options.max, explainOverride: options.explainOverride, firstQuery: options.firstQuery, native: options.native };
   try {
     return await connect(settings, retry, wanted);
   } catch (error) {

@@ -57,7 +57,8 @@ export default defineCommand({
         (connection) =>
           runInit(connection, { schema, lockTimeoutMs, dryRun, adminPassword, quickFacts: connection.firstResult as Promise<QuickFacts> | undefined }).then((r) => ({ r, database: connection.server.database })),
         // The fast path's catalog read travels with the connection's probe: one round trip less on every start.
-        { needs: "primary", command: "init", firstQuery: (sql) => readQuickFacts(sql, schema) },
+        // init moves no bulk data, so it connects over Bun's own socket (no node:net to load).
+        { needs: "primary", command: "init", firstQuery: (sql) => readQuickFacts(sql, schema), native: true },
       );
       const { r, database } = result;
       for (const warning of r.warnings) log.warn(`${warning.kind}: ${warning.object} (${warning.found})`);

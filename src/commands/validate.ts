@@ -37,7 +37,7 @@ export default defineCommand({
             await scratch.close().catch(() => undefined);
           }
         },
-        { needs: "any", command: "validate" },
+        { needs: "any", command: "validate", native: true },
       );
       if (args.json) printJson(renderDriftJson(result));
       else printResult(renderDriftText(result));

@@ -2,8 +2,8 @@
 // of its value, and what netraven-db cannot honour. One table, so the string parser, the service file reader and the
 // environment reader agree, and a parameter that is accepted is never silently ignored: what the tool cannot do is
 // refused in one line that names the parameter and says why. A keyword libpq does not know is a typo.
-import { isIP } from "node:net";
 import { runtime } from "../runtime.ts";
+import { isIP } from "./ip.ts";
 
 export const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] as const;
 export type SslMode = (typeof SSL_MODES)[number];

@@ -4,18 +4,27 @@
 // protocol versions), TCP keepalive on, and the liveness watchdog attached. Doing TLS here rather than in postgres.js
 // is what makes sslsni, sslcrl, sslpassword, client certificates in every mode and the protocol range possible, and
 // tells "server refuses TLS" apart from a reset without a second connection.
-import { createPrivateKey } from "node:crypto";
-import { lookup } from "node:dns/promises";
+// node:net, node:tls, node:crypto and node:dns are loaded when first needed (process.getBuiltinModule): each costs
+// milliseconds of a compiled binary's start-up, and init over a plain connection needs none of them
+// (native-socket.ts).
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { connect as netConnect, isIP, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { join } from "node:path";
-import { checkServerIdentity, connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "node:tls";
+import type { Duplex } from "node:stream";
+import type { ConnectionOptions, TLSSocket } from "node:tls";
 import { Errors } from "../errors.ts";
 import { describeFsError } from "../files.ts";
+import { isIP } from "./ip.ts";
+import { duplexOf, NativeSocket } from "./native-socket.ts";
 import type { ConnectionSettings, HostTarget } from "./settings.ts";
 import { watchConnection } from "./watchdog.ts";
 
-export type Stream = Socket | TLSSocket;
+export type Stream = Socket | TLSSocket | NativeSocket;
+/** The connection under TLS, if any: what was dialled. */
+type Raw = Socket | NativeSocket;
+
+const net = () => process.getBuiltinModule("node:net");
+const tls = () => process.getBuiltinModule("node:tls");
 
 const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
 
@@ -57,14 +66,15 @@ function socketPath(target: HostTarget): string {
  * libpq tries every address a host name resolves to, in order, until one accepts (IPv6 ::1 refusing, then 127.0.0.1
  * answering, is the everyday case); hostaddr and IP literals are used as they are.
  */
-async function dial(target: HostTarget, signal: AbortSignal): Promise<Socket> {
-  if (target.socket || target.hostaddr || isIP(target.host) !== 0) return dialOne(target, target.hostaddr ?? target.host, signal);
-  const addresses = await abortable(lookup(target.host, { all: true }), signal);
+async function dial(target: HostTarget, signal: AbortSignal, native: boolean): Promise<Raw> {
+  const one = native ? dialNative : dialOne;
+  if (target.socket || target.hostaddr || isIP(target.host) !== 0) return one(target, target.hostaddr ?? target.host, signal);
+  const addresses = await abortable(process.getBuiltinModule("node:dns").promises.lookup(target.host, { all: true }), signal);
   let lastError: unknown;
   for (const { address } of addresses) {
     if (signal.aborted) throw signal.reason;
     try {
-      return await dialOne(target, address, signal);
+      return await one(target, address, signal);
     } catch (error) {
       if (signal.aborted) throw error;
       lastError = error;
@@ -86,8 +96,21 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-function dialOne(target: HostTarget, address: string, signal: AbortSignal): Promise<Socket> {
+/** Bun's own socket (native-socket.ts), when the command moves no bulk data and the runtime is Bun. */
+function dialNative(target: HostTarget, address: string, signal: AbortSignal): Promise<Raw> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  const connecting = NativeSocket.connect(target.socket ? { path: socketPath(target) } : { host: address, port: target.port });
+  // A connect cannot be cancelled: one that completes after connect_timeout gave up is closed at once.
+  connecting.then(
+    (socket) => signal.aborted && socket.destroy(),
+    () => undefined,
+  );
+  return abortable(connecting, signal);
+}
+
+function dialOne(target: HostTarget, address: string, signal: AbortSignal): Promise<Raw> {
   return new Promise((resolve, reject) => {
+    const { connect: netConnect } = net();
     const socket = target.socket ? netConnect({ path: socketPath(target) }) : netConnect({ host: address, port: target.port });
     const onAbort = () => socket.destroy(signal.reason as Error);
     signal.addEventListener("abort", onAbort, { once: true });
@@ -104,7 +127,7 @@ function dialOne(target: HostTarget, address: string, signal: AbortSignal): Prom
 }
 
 /** The server's one-byte answer to an SSLRequest: S (go ahead), N (no TLS here) or E (it failed to start). */
-function sslAnswer(socket: Socket, signal: AbortSignal): Promise<number> {
+function sslAnswer(socket: Raw, signal: AbortSignal): Promise<number> {
   return new Promise((resolve, reject) => {
     const cleanup = () => {
       socket.off("data", onData);
@@ -197,7 +220,7 @@ export function tlsOptions(settings: ConnectionSettings, target: HostTarget): Co
     }
     const key = readFile(tls.key, "sslkey");
     try {
-      createPrivateKey({ key, format: "pem", passphrase: tls.password ?? "" });
+      process.getBuiltinModule("node:crypto").createPrivateKey({ key, format: "pem", passphrase: tls.password ?? "" });
     } catch {
       throw Errors.config("sslkey", tls.password ? `cannot decrypt the private key ${tls.key} with sslpassword (wrong password?)` : `private key ${tls.key} is encrypted: give its password with sslpassword`);
     }
@@ -208,12 +231,13 @@ export function tlsOptions(settings: ConnectionSettings, target: HostTarget): Co
   return options;
 }
 
-function upgrade(raw: Socket, settings: ConnectionSettings, target: HostTarget, signal: AbortSignal): Promise<TLSSocket> {
+function upgrade(dialled: Raw, settings: ConnectionSettings, target: HostTarget, signal: AbortSignal): Promise<TLSSocket> {
   const options = tlsOptions(settings, target);
+  const raw: Socket | Duplex = dialled instanceof NativeSocket ? duplexOf(dialled) : dialled;
   return new Promise((resolve, reject) => {
     let secure: TLSSocket;
     try {
-      secure = tlsConnect({ ...options, socket: raw });
+      secure = tls().connect({ ...options, socket: raw as Socket });
     } catch (error) {
       raw.destroy();
       reject(error);
@@ -227,7 +251,7 @@ function upgrade(raw: Socket, settings: ConnectionSettings, target: HostTarget, 
       // From here on postgres.js listens on the TLS socket; a failure of the socket underneath must reach it there.
       raw.on("error", (error) => secure.destroy(error));
       if (settings.sslmode === "verify-full") {
-        const problem = checkServerIdentity(target.host || target.hostaddr!, secure.getPeerCertificate());
+        const problem = tls().checkServerIdentity(target.host || target.hostaddr!, secure.getPeerCertificate());
         if (problem) {
           secure.destroy();
           reject(problem);
@@ -244,25 +268,58 @@ function upgrade(raw: Socket, settings: ConnectionSettings, target: HostTarget, 
   });
 }
 
-/** Opens the stream postgres.js will speak the protocol over. `signal` aborts it (connect_timeout, or giving up). */
-export async function openStream(settings: ConnectionSettings, target: HostTarget, signal: AbortSignal): Promise<Stream> {
+// The address each stream was dialled at: a TLS socket over a NativeSocket's Duplex does not know it.
+const dialled = new WeakMap<Stream, string | undefined>();
+
+/** The IP address a stream is connected to (undefined for a unix socket). */
+export function streamAddress(stream: Stream): string | undefined {
+  return dialled.has(stream) ? dialled.get(stream) : stream.remoteAddress;
+}
+
+/**
+ * The first PBKDF2 of a Bun process costs ~2 ms more than the next ones (WebCrypto starts up). SCRAM computes one
+ * as soon as the server's first message arrives; a throwaway one started while the server is still starting the
+ * session takes that cost off the connection's critical path.
+ */
+let scramWarmed = false;
+function warmScram(): void {
+  if (scramWarmed || typeof Bun === "undefined") return;
+  scramWarmed = true;
+  const subtle = globalThis.crypto.subtle;
+  subtle
+    .importKey("raw", new Uint8Array(1), "PBKDF2", false, ["deriveBits"])
+    .then((key) => subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt: new Uint8Array(1), iterations: 1 }, key, 256))
+    .catch(() => undefined);
+}
+
+/**
+ * Opens the stream postgres.js will speak the protocol over. `signal` aborts it (connect_timeout, or giving up).
+ * `native`: over Bun's own socket (native-socket.ts) when the runtime is Bun; `password`: a password is at hand, so
+ * the server may ask for SCRAM.
+ */
+export async function openStream(settings: ConnectionSettings, target: HostTarget, signal: AbortSignal, options: { native?: boolean; password?: boolean } = {}): Promise<Stream> {
   const mode = settings.sslmode;
-  const raw = await dial(target, signal);
+  const native = Boolean(options.native) && typeof Bun !== "undefined";
+  const raw = await dial(target, signal, native);
   let stream: Stream = raw;
+  if ((target.socket || mode === "disable") && options.password) warmScram();
   if (!target.socket) {
     raw.setNoDelay(true);
     // The kernel's half of keepalive: TCP_KEEPIDLE is all the runtime lets us set (see runtime.ts).
     if (settings.liveness.enabled) raw.setKeepAlive(true, settings.liveness.idleSeconds * 1000);
     // libpq never asks for TLS over a unix socket.
     if (mode !== "disable") {
-      const answer = await sslAnswer(raw, signal);
+      const answering = sslAnswer(raw, signal);
+      // The request is on its way: the wait for the answer is idle time.
+      if (options.password) warmScram();
+      const answer = await answering;
       if (answer === 0x53) {
         try {
           stream = await upgrade(raw, settings, target, signal);
         } catch (error) {
           // libpq's prefer: a failed handshake is retried without TLS (a configuration error is not).
           if (mode !== "prefer" || signal.aborted || (error as { name?: string }).name === "NetravenError") throw error;
-          return openPlain(settings, target, signal);
+          return openPlain(settings, target, signal, native);
         }
       } else if (answer === 0x4e) {
         if (mode === "require" || mode === "verify-ca" || mode === "verify-full") {
@@ -275,12 +332,13 @@ export async function openStream(settings: ConnectionSettings, target: HostTarge
       }
     }
     if (settings.liveness.enabled) watch(stream, raw, settings);
+    dialled.set(stream, raw.remoteAddress);
   }
   return stream;
 }
 
-async function openPlain(settings: ConnectionSettings, target: HostTarget, signal: AbortSignal): Promise<Stream> {
-  const raw = await dial(target, signal);
+async function openPlain(settings: ConnectionSettings, target: HostTarget, signal: AbortSignal, native: boolean): Promise<Stream> {
+  const raw = await dial(target, signal, native);
   raw.setNoDelay(true);
   if (settings.liveness.enabled) {
     raw.setKeepAlive(true, settings.liveness.idleSeconds * 1000);
@@ -289,7 +347,7 @@ async function openPlain(settings: ConnectionSettings, target: HostTarget, signa
   return raw;
 }
 
-function watch(stream: Stream, raw: Socket, settings: ConnectionSettings): void {
+function watch(stream: Stream, raw: Raw, settings: ConnectionSettings): void {
   const target = { label: `${raw.remoteAddress}:${raw.remotePort}`, address: raw.remoteAddress!, port: raw.remotePort! };
   watchConnection(stream, target, settings.liveness, askServer, (error) => failStream(stream, error));
 }
@@ -301,7 +359,7 @@ function watch(stream: Stream, raw: Socket, settings: ConnectionSettings): void 
  */
 export function askServer(address: string, port: number, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = netConnect({ host: address, port });
+    const socket = net().connect({ host: address, port });
     let settled = false;
     const finish = (alive: boolean) => {
       if (settled) return;
@@ -324,7 +382,7 @@ export function askServer(address: string, port: number, timeoutMs: number): Pro
         socket.end();
         return;
       }
-      const secure = tlsConnect({ socket, rejectUnauthorized: false, servername: "" });
+      const secure = tls().connect({ socket, rejectUnauthorized: false, servername: "" });
       const drop = setTimeout(() => secure.destroy(), 5000);
       secure.once("secureConnect", () => {
         clearTimeout(drop);

@@ -7,10 +7,16 @@
 // keepalives_interval seconds, or the check after tcp_user_timeout, is given up on and the connection is destroyed
 // with a SERVER_SILENT error. "A reply is owed" is read from the protocol itself: every Query, Sync and FunctionCall
 // (and the startup) is answered by exactly one ReadyForQuery, so an idle session is never probed.
-import type { Socket } from "node:net";
 import type { Liveness } from "./settings.ts";
 
-type Stream = Pick<Socket, "on" | "once" | "write" | "isPaused" | "destroyed">;
+/** What is watched: a node:net or node:tls socket, or a NativeSocket. */
+interface Stream {
+  on(event: "data", listener: (chunk: Uint8Array) => void): unknown;
+  once(event: "close", listener: () => void): unknown;
+  write(chunk: Uint8Array | string, ...rest: never[]): boolean;
+  isPaused(): boolean;
+  readonly destroyed: boolean;
+}
 
 const READY_FOR_QUERY = 0x5a; // Z
 const STARTUP = 0; // the untyped first message
