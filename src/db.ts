@@ -3,7 +3,7 @@
 // it can say why each one was skipped). Here: building that client from explicit settings (postgres.js never falls
 // back to its own env/URL parsing), asking a new session what server it is, and turning driver and server errors
 // into NetravenErrors with one-line messages that name the host that answered.
-import postgres from "postgres";
+import type postgres from "postgres";
 import type { RetrySettings } from "./config.ts";
 import { describeHost, type ConnectionSettings, type HostTarget } from "./connection/settings.ts";
 import { deliberateFailure, failStream, forgetDeliberateFailure, openStream, streamAddress, streamError, type Stream } from "./connection/socket.ts";
@@ -76,22 +76,47 @@ function withoutVariables<T>(names: string[], make: () => T): T {
 }
 
 /** `native`: connect over Bun's own socket (connection/native-socket.ts), for a command that moves no bulk data. */
-export function createClient(settings: ConnectionSettings, target: HostTarget, options: { database: string; max?: number; native?: boolean }): HostClient {
+// postgres.js is loaded when the first connection is made (loadDriver), after that connection's stream has been
+// dialled (connect.ts): evaluating the module (~4 ms in the binary) then overlaps the server starting the session.
+let driver: typeof postgres | undefined;
+
+export async function loadDriver(): Promise<void> {
+  driver ??= (await import("postgres")).default;
+}
+
+export interface ClientOptions {
+  database: string;
+  max?: number;
+  /** Connect over Bun's own socket (connection/native-socket.ts), for a command that moves no bulk data. */
+  native?: boolean;
+  /** Aborts the connection attempt (connect_timeout); one of the client's own when not given. */
+  controller?: AbortController;
+  /** The first connection's stream, already being opened (connect.ts dials it before loading postgres.js). */
+  firstStream?: Promise<Stream>;
+}
+
+/** A password is at hand for this host (the server may ask for one: SCRAM is then worth warming up, socket.ts). */
+export const passwordFor = (settings: ConnectionSettings, target: HostTarget): string | undefined => settings.password ?? target.password;
+
+/** Needs loadDriver() first. */
+export function createClient(settings: ConnectionSettings, target: HostTarget, options: ClientOptions): HostClient {
+  if (!driver) throw new Error("createClient before loadDriver");
+  const postgresJs = driver;
   const max = options.max ?? 1;
-  const controller = new AbortController();
+  const controller = options.controller ?? new AbortController();
   let opened = 0;
   let current: Stream | undefined;
-  const password = settings.password ?? target.password;
+  const password = passwordFor(settings, target);
   forgetDeliberateFailure();
   const sql = withoutVariables(["PGTARGETSESSIONATTRS"], () =>
-    postgres({
+    postgresJs({
       host: [target.host || target.hostaddr!],
       port: [target.port],
       // postgres.js reconnects on its own after a connection is lost; a command never wants a new session in the
       // middle of its work (its transaction is gone), so each of the `max` connections is opened once.
       socket: async () => {
         if (++opened > max) throw streamError("CONNECTION_CLOSED", "the connection to the server was lost");
-        current = await openStream(settings, target, controller.signal, { native: options.native, password: Boolean(password) });
+        current = await (opened === 1 && options.firstStream ? options.firstStream : openStream(settings, target, controller.signal, { native: options.native, password: Boolean(password) }));
         return current;
       },
       ssl: false,

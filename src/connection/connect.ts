@@ -5,13 +5,13 @@
 // also a standby where the primary is needed: a promotion may be under way), it waits and tries the whole list
 // again. Each wait is one line naming every host tried and why it was skipped.
 import type { RetrySettings } from "../config.ts";
-import { backoffDelay, classifyConnectError, closeWithoutWaiting, createClient, probe, type Connection, type Sql } from "../db.ts";
+import { backoffDelay, classifyConnectError, closeWithoutWaiting, createClient, loadDriver, passwordFor, probe, type Connection, type HostClient, type Sql } from "../db.ts";
 import { Errors } from "../errors.ts";
 import { log } from "../log.ts";
 import { quoteValue } from "./conninfo.ts";
 import type { TargetSessionAttrs } from "./parameters.ts";
 import { describeHost, describeServer, type ConnectionSettings, type HostTarget } from "./settings.ts";
-import { streamError } from "./socket.ts";
+import { openStream, streamError } from "./socket.ts";
 import { effectiveTarget, mismatch, orderHosts, type Needs } from "./target.ts";
 
 export interface ConnectOptions {
@@ -56,31 +56,47 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 type PerClient = Pick<ConnectOptions, "firstQuery" | "native">;
 
 async function tryHost(settings: ConnectionSettings, target: HostTarget, wanted: TargetSessionAttrs, database: string, max: number, { firstQuery, native }: PerClient): Promise<Connection | Tried> {
-  const client = createClient(settings, target, { database, max, native });
+  const controller = new AbortController();
+  let client: HostClient | undefined;
   const seconds = settings.connectTimeoutSeconds;
   // libpq's connect_timeout: per host, for everything up to a usable session.
-  const timer = seconds === null ? undefined : setTimeout(() => client.abort(streamError("CONNECT_TIMEOUT", `no answer within connect_timeout (${seconds} s)`)), seconds * 1000);
+  const timer =
+    seconds === null
+      ? undefined
+      : setTimeout(() => {
+          const error = streamError("CONNECT_TIMEOUT", `no answer within connect_timeout (${seconds} s)`);
+          if (client) client.abort(error);
+          else controller.abort(error);
+        }, seconds * 1000);
+  // Dialled before postgres.js is loaded (the first time): the server forks and starts the session meanwhile.
+  const firstStream = openStream(settings, target, controller.signal, { native, password: Boolean(passwordFor(settings, target)) });
+  // Handled here so a failure is not an unhandled rejection before postgres.js awaits it; postgres.js still sees it.
+  firstStream.catch(() => undefined);
   try {
+    await loadDriver();
+    client = createClient(settings, target, { database, max, native, controller, firstStream });
     const probing = probe(client, target);
     const firstResult = firstQuery?.(client.sql);
     // Handled here so a skipped host's failure is not an unhandled rejection; the caller still sees it.
     firstResult?.catch(() => undefined);
     const server = { ...(await probing), address: client.address() };
     const role = mismatch(wanted, server);
+    const sql = client.sql;
     if (role) {
-      await closeWithoutWaiting(client.sql);
+      await closeWithoutWaiting(sql);
       return { target, word: role, detail: `the server ${ROLE_SENTENCE[role]}`, role };
     }
     return {
-      sql: client.sql,
+      sql,
       server,
       settings: { ...settings, database },
-      close: () => closeWithoutWaiting(client.sql),
+      close: () => closeWithoutWaiting(sql),
       firstResult,
       another: () => createClient(settings, target, { database }).sql,
     };
   } catch (error) {
-    await client.sql.end({ timeout: 0 }).catch(() => undefined);
+    if (client) await client.sql.end({ timeout: 0 }).catch(() => undefined);
+    else void firstStream.then((stream) => stream.destroy(), () => undefined);
     const verdict = classifyConnectError(error, settings, target, database);
     if (verdict.kind === "fatal") throw verdict.error;
     return { target, word: verdict.word, detail: verdict.detail };
