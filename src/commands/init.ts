@@ -1,16 +1,20 @@
 import { defineCommand } from "citty";
 import { readEnvOrFile, resolveLockTimeoutMs, resolveSchemaName } from "../config.ts";
 import { EXIT } from "../errors.ts";
-import { readQuickFacts, type QuickFacts } from "../init/quick-check.ts";
-import { definitionCounts, runInit, type InitResult } from "../init/run.ts";
+import type { QuickFacts } from "../init/quick-check.ts";
+import type { InitResult } from "../init/run.ts";
 import { log } from "../log.ts";
 import { printJson, printResult } from "../output.ts";
 import { registerSecret } from "../secrets.ts";
 import { connectionArgs, lockArgs, outputArgs } from "./_args.ts";
 import { runBody, withConnection } from "./_run.ts";
 
-function summary(result: InitResult, database: string): string {
-  const counts = definitionCounts();
+// The init job's modules are loaded once the connection's first stream is being dialled (firstQuery runs then, see
+// connection/connect.ts): evaluating them overlaps the server starting the session instead of coming before it.
+const loadJob = () => Promise.all([import("../init/run.ts"), import("../init/quick-check.ts")]);
+let job: ReturnType<typeof loadJob> | undefined;
+
+function summary(result: InitResult, database: string, counts: ReturnType<typeof import("../init/run.ts").definitionCounts>): string {
   const took = `${result.durationMs} ms`;
   const seeded = [result.seeded.settings && `${result.seeded.settings} admin settings`, result.seeded.tags && "the Default tag", result.seeded.admin && "the admin user"].filter(Boolean).join(", ");
   const seededText = seeded ? `; seeded ${seeded}` : "";
@@ -54,13 +58,16 @@ export default defineCommand({
         args,
         env,
         run,
-        (connection) =>
-          runInit(connection, { schema, lockTimeoutMs, dryRun, adminPassword, quickFacts: connection.firstResult as Promise<QuickFacts> | undefined }).then((r) => ({ r, database: connection.server.database })),
+        async (connection) => {
+          const [{ runInit, definitionCounts }] = await (job ??= loadJob());
+          const r = await runInit(connection, { schema, lockTimeoutMs, dryRun, adminPassword, quickFacts: connection.firstResult as Promise<QuickFacts> | undefined });
+          return { r, database: connection.server.database, counts: definitionCounts() };
+        },
         // The fast path's catalog read travels with the connection's probe: one round trip less on every start.
         // init moves no bulk data, so it connects over Bun's own socket (no node:net to load).
-        { needs: "primary", command: "init", firstQuery: (sql) => readQuickFacts(sql, schema), native: true },
+        { needs: "primary", command: "init", firstQuery: async (sql) => (await (job ??= loadJob()))[1].readQuickFacts(sql, schema), native: true },
       );
-      const { r, database } = result;
+      const { r, database, counts } = result;
       for (const warning of r.warnings) log.warn(`${warning.kind}: ${warning.object} (${warning.found})`);
       for (const repair of r.repaired) log.info(`${dryRun ? "Would repair" : "Repaired"}: ${repair.kind} ${repair.object}`);
       if (args.json) {
@@ -81,7 +88,7 @@ export default defineCommand({
       } else if (dryRun) {
         printResult(r.statements.length ? r.statements.map((s) => `-- ${s.object}\n${s.sql};`).join("\n\n") : `-- nothing to do: database "${database}" is up to date`);
       } else {
-        log.success(summary(r, database));
+        log.success(summary(r, database, counts));
       }
       return EXIT.OK;
     });

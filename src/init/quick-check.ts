@@ -21,11 +21,32 @@ function relationNames(schema: string): string[] {
   return allTables.flatMap((t) => [qualified(t.name), ...t.indexes.map((ix) => qualified(ix.name))]);
 }
 
+interface QuickRow {
+  schema_exists: boolean;
+  present: string[];
+  extensions: string[];
+  database_oid: string;
+  role_oid: string | null;
+  /** pg_db_role_setting as it is: [setdatabase, setrole, setconfig]. */
+  role_settings: Array<[string, string, string[] | null]>;
+}
+
+/** The search_path entries of pg_db_role_setting that apply to this database and role, as inspect-database.sql has them. */
+export function searchPathSettingsOf(row: Pick<QuickRow, "database_oid" | "role_oid" | "role_settings">): QuickFacts["searchPathSettings"] {
+  const settings: QuickFacts["searchPathSettings"] = [];
+  for (const [database, role, config] of row.role_settings) {
+    if (database !== "0" && database !== row.database_oid) continue;
+    if (role !== "0" && role !== row.role_oid) continue;
+    for (const entry of config ?? []) {
+      if (entry.startsWith("search_path=")) settings.push({ database: database !== "0", role: role !== "0", value: entry.slice("search_path=".length) });
+    }
+  }
+  return settings;
+}
+
 export async function readQuickFacts(sql: Queryable, schema: string): Promise<QuickFacts> {
-  const [row] = await sql.unsafe<Array<{ schema_exists: boolean; present: string[]; extensions: string[]; search_path_settings: QuickFacts["searchPathSettings"] }>>(
-    bindLiterals(quickCheckSql, [quoteIdent(schema), textArray(relationNames(schema))]),
-  );
-  return { schemaExists: row!.schema_exists, present: row!.present, extensions: row!.extensions, searchPathSettings: row!.search_path_settings };
+  const [row] = await sql.unsafe<QuickRow[]>(bindLiterals(quickCheckSql, [quoteIdent(schema), textArray(relationNames(schema))]));
+  return { schemaExists: row!.schema_exists, present: row!.present, extensions: row!.extensions, searchPathSettings: searchPathSettingsOf(row!) };
 }
 
 /** Whether every object init creates is there by name, with the extensions and the persistent search_path. */
